@@ -1,0 +1,1 @@
+"""The running program: settings, start-up, channels, clock, delivery."""

@@ -1,0 +1,70 @@
+"""Start-up: settings → database (migrated, demo loaded) → dispatcher → channels and services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.channels.base import OutputChannel, Service
+from bot.settings import Settings
+from handlers.app import make_dispatcher
+from handlers.clock import Clock, SystemClock
+from handlers.deps import Deps
+from handlers.dispatcher import Dispatcher
+from storage import migrate
+from storage.crypto import Sealer
+from storage.db import make_engine, make_sessionmaker
+from storage.models import Staff
+from storage.orgfile import import_org, load_org_file
+
+log = logging.getLogger("lianzu")
+DEMO_ORG = Path(__file__).resolve().parent.parent / "storage" / "demo" / "org-demo.yaml"
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    deps: Deps
+    dispatcher: Dispatcher
+    # Channels that can push (outbox delivery), by channel name.
+    channels: dict[str, OutputChannel] = field(default_factory=dict)
+    services: list[Service] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for s in reversed(self.services):
+            try:
+                await s.stop()
+            except Exception:  # stopping one must not keep the others running
+                log.exception("stopping %s failed", s.name)
+        await self.engine.dispose()
+
+
+async def prepare_database(settings: Settings) -> None:
+    """Apply migrations; on an empty organisation load the configured or demo file."""
+    await asyncio.to_thread(migrate.upgrade, settings.database_url)
+    org_path = settings.org_file or (DEMO_ORG if settings.demo_org else None)
+    if org_path is None:
+        return
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            if await session.scalar(select(func.count()).select_from(Staff)):
+                return
+            stats = await import_org(session, load_org_file(Path(org_path)))
+            log.info("organisation loaded from %s: %d rows", org_path.name, stats["added"])
+    finally:
+        await engine.dispose()
+
+
+def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
+    engine = make_engine(settings.database_url)
+    sm = make_sessionmaker(engine)
+    deps = Deps(config=settings, sessionmaker=sm, clock=clock or SystemClock(), sealer=Sealer(settings.keyring))
+    return App(settings=settings, engine=engine, sessionmaker=sm, deps=deps, dispatcher=make_dispatcher(deps))

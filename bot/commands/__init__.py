@@ -1,0 +1,5 @@
+"""``lianzu`` sub-commands, one module per area; each has ``register(subparsers)``."""
+
+MODULES = [
+    "bot.commands.core",
+]

@@ -1,0 +1,15 @@
+"""Builds the dispatcher with every feature's router. Add a feature here, once."""
+
+from __future__ import annotations
+
+from handlers import core
+from handlers.deps import Deps
+from handlers.dispatcher import Dispatcher
+
+
+def make_dispatcher(deps: Deps) -> Dispatcher:
+    # Order matters only for /help listing ties; routers own disjoint commands.
+    routers = [
+        core.make_router(),
+    ]
+    return Dispatcher(deps, routers)

@@ -1,0 +1,251 @@
+"""Routes one inbound event to a command, a button action or the active conversation,
+inside one database transaction (the per-update session)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.context import Actor, Context
+from handlers.deps import Deps
+from handlers.events import InboundEvent, Reply
+from handlers.i18n import gettext_for, normalize_language
+from handlers.identity import sender_key
+from handlers.router import CommandSpec, Conversation, Router
+from handlers.state import StateHandle
+from storage.models import ChatIdentity, ChatPreference, InboundSeen, Staff
+
+log = logging.getLogger("lianzu.dispatcher")
+
+
+class RouterAlreadyAttached(RuntimeError):
+    pass
+
+
+class Dispatcher:
+    def __init__(self, deps: Deps, routers: list[Router] | None = None) -> None:
+        self.deps = deps
+        self.routers: list[Router] = []
+        self.commands: dict[str, CommandSpec] = {}
+        self.actions: dict[str, object] = {}
+        self.conversations: dict[str, Conversation] = {}
+        for r in routers or []:
+            self.include(r)
+
+    def include(self, router: Router) -> None:
+        # Like aiogram: a router attaches once; tests rebuild them with make_router().
+        if getattr(router, "_attached", False):
+            raise RouterAlreadyAttached(router.name)
+        router._attached = True  # type: ignore[attr-defined]
+        self.routers.append(router)
+        for name, spec in router.commands.items():
+            if name in self.commands:
+                raise ValueError(f"command /{name} registered twice")
+            self.commands[name] = spec
+        self.actions.update(router.actions)
+        self.conversations.update(router.conversations)
+
+    # -- entry point -------------------------------------------------------------------
+
+    async def handle(self, event: InboundEvent) -> list[Reply]:
+        cfg = self.deps.config
+        if event.chat_type == "group":
+            # Nothing from a group is stored: tips are only taken in private.
+            _ = gettext_for(normalize_language(event.sender.language_code, cfg.default_language))
+            return [Reply(text=_("Tip-offs are taken only in a private chat with me. Please open a private chat. Nothing from this group was stored."))]
+        if event.text is not None and len(event.text) > cfg.max_text_chars:
+            lang = normalize_language(event.sender.language_code, cfg.default_language)
+            async with self.deps.sessionmaker() as s:
+                lang = await self._language(s, event, None)
+            _ = gettext_for(lang)
+            return [
+                Reply(
+                    text=_("That message is too long ({n} characters; the limit is {limit}). "
+                           "Nothing was stored. Please send it in several shorter parts.").format(
+                        n=len(event.text), limit=cfg.max_text_chars
+                    )
+                )
+            ]
+        try:
+            async with self.deps.sessionmaker() as session:
+                async with session.begin():
+                    if event.dedupe_key and not await self._first_time(session, event):
+                        return []
+                    ctx = await self._context(session, event)
+                    await self._route(ctx)
+                    self._remember_menu(ctx)
+                    await ctx.state.save(session)
+                return ctx.replies
+        except Exception:
+            # Log the failure, never the content. The transaction rolled back, so the
+            # conversation is exactly where it was before this message.
+            log.exception("handler failed", extra={"channel": event.channel})
+            async with self.deps.sessionmaker() as s:
+                lang = await self._language(s, event, None)
+            _ = gettext_for(lang)
+            return [
+                Reply(
+                    text=_("Sorry, something went wrong on our side. Nothing was changed and what you "
+                           "entered before is kept. Please send your last message again.")
+                )
+            ]
+
+    # -- pieces ------------------------------------------------------------------------
+
+    async def _first_time(self, session: AsyncSession, event: InboundEvent) -> bool:
+        key = (event.dedupe_key or "")[:128]
+        if await session.get(InboundSeen, (event.channel, key)) is not None:
+            return False
+        try:
+            async with session.begin_nested():
+                session.add(InboundSeen(channel=event.channel, key=key, seen_at=self.deps.clock.now()))
+        except IntegrityError:  # a concurrent worker took it
+            return False
+        return True
+
+    async def _actor(self, session: AsyncSession, event: InboundEvent) -> Actor:
+        ident = await session.scalar(
+            select(ChatIdentity).where(
+                ChatIdentity.channel == event.channel,
+                ChatIdentity.external_id == event.sender.external_id,
+                ChatIdentity.blocked_at.is_(None),
+            )
+        )
+        if ident is None:
+            return Actor()
+        staff = await session.get(Staff, ident.staff_id)
+        if staff is None or not staff.active:
+            return Actor()
+        return Actor(staff=staff, identity=ident)
+
+    async def _language(self, session: AsyncSession, event: InboundEvent, actor: Actor | None) -> str:
+        cfg = self.deps.config
+        if actor and actor.staff and actor.staff.language:
+            return actor.staff.language
+        pref = await session.get(ChatPreference, self.preference_key(event))
+        if pref is not None:
+            return pref.language
+        return normalize_language(event.sender.language_code, cfg.default_language)
+
+    def preference_key(self, event: InboundEvent) -> str:
+        return sender_key(self.deps.config.salt, event.channel, event.sender.external_id, purpose="preference")
+
+    async def _context(self, session: AsyncSession, event: InboundEvent) -> Context:
+        actor = await self._actor(session, event)
+        lang = await self._language(session, event, actor)
+        key = sender_key(self.deps.config.salt, event.channel, event.sender.external_id)
+        state = await StateHandle.load(session, key, self.deps.sealer, self.deps.clock.now())
+        return Context(
+            event=event, session=session, deps=self.deps, actor=actor, lang=lang, state=state,
+            sender_key=key, dispatcher=self,
+        )
+
+    async def _route(self, ctx: Context) -> None:
+        event = ctx.event
+        _ = ctx._
+        if ctx.state.expired_conversation:
+            ctx.state.end()
+            ctx.reply(_("Your unfinished conversation expired and its draft was deleted. You can start again at any time."))
+            if event.button or (event.text and not event.command):
+                return
+
+        # "2" on a channel that shows buttons as numbers means the second button.
+        if event.numbered_menus and event.button is None and event.text and ctx.state.menu:
+            choice = event.text.strip()
+            if choice.isdigit():
+                n = int(choice)
+                if 1 <= n <= len(ctx.state.menu):
+                    event = event.model_copy(update={"button": ctx.state.menu[n - 1], "text": None})
+                    ctx.event = event
+
+        if event.button is not None:
+            await self._button(ctx, event.button)
+            return
+
+        cmd = event.command
+        if cmd is not None:
+            name, args = cmd
+            spec = self.commands.get(name)
+            if spec is None or not spec.allowed(ctx.actor):
+                ctx.reply(
+                    _("I don't know the command /{name}. Nothing was changed. Send /help to see what you can do.").format(
+                        name=name[:32]
+                    )
+                )
+                return
+            await spec.handler(ctx, args)
+            return
+
+        if ctx.state.active:
+            conv = self.conversations.get(ctx.state.conversation or "")
+            if conv is not None:
+                await conv.handle(ctx)
+                return
+            ctx.state.end()
+
+        if event.text is None and event.attachment is None:
+            ctx.reply(_("I received an empty message. Nothing was changed. Send /help to see what you can do."))
+            return
+        ctx.reply(
+            _("I'm not sure what you mean. Nothing was stored. Send /help to see what you can do."),
+            buttons=self.menu_buttons(ctx),
+        )
+
+    async def _button(self, ctx: Context, data: str) -> None:
+        _ = ctx._
+        kind, _sep, rest = data.partition(":")
+        if kind == "c":
+            token, _sep, value = rest.partition(":")
+            conv = self.conversations.get(ctx.state.conversation or "")
+            if conv is not None and token and token == ctx.state.token:
+                ctx.button_value = value
+                await conv.handle(ctx)
+                return
+        elif kind == "a":
+            name, _sep, arg = rest.partition(":")
+            handler = self.actions.get(name)
+            if handler is not None:
+                await handler(ctx, arg)  # type: ignore[operator]
+                return
+        elif kind == "cmd":
+            spec = self.commands.get(rest)
+            if spec is not None and spec.allowed(ctx.actor):
+                await spec.handler(ctx, "")
+                return
+        ctx.reply(
+            _("That button belongs to an earlier conversation and no longer works. Nothing was changed. "
+              "Send /help to see what you can do.")
+        )
+
+    def _remember_menu(self, ctx: Context) -> None:
+        if not ctx.event.numbered_menus:
+            return
+        for reply in reversed(ctx.replies):
+            if reply.buttons:
+                ctx.state.menu = [b.data for b in reply.flat_buttons()]
+                return
+        if ctx.replies:
+            ctx.state.menu = []
+
+    # -- used by /start and /help ------------------------------------------------------
+
+    def visible_commands(self, ctx: Context) -> list[CommandSpec]:
+        specs = [s for s in self.commands.values() if s.help and s.listed_for(ctx.actor)]
+        return sorted(specs, key=lambda s: (s.order, s.name))
+
+    def menu_buttons(self, ctx: Context) -> list[list]:
+        from handlers.context import Context as C  # local: avoid a cycle in type checkers
+
+        return [
+            [C.command_button(ctx._(s.help or s.name), s.name)]
+            for s in self.visible_commands(ctx)
+            if s.menu
+        ]
+
+
+def draft_ttl(ctx: Context) -> timedelta:
+    return timedelta(hours=ctx.config.draft_ttl_hours)

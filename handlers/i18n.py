@@ -1,0 +1,78 @@
+"""gettext for everything a person reads: zh_CN by default, en complete.
+
+Each feature keeps its own catalog domain (``handlers/locale/<lang>/LC_MESSAGES/<domain>.po``);
+all domains of a language are merged into one translation. Catalogs are compiled with Babel
+to ``.mo`` on first use when the ``.mo`` is missing or older than its ``.po``.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from handlers.config import SUPPORTED_LANGUAGES
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DEFAULT_LANGUAGE = "zh_CN"
+
+Gettext = Callable[[str], str]
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where the language is known."""
+    return message
+
+
+def normalize_language(code: str | None, default: str = DEFAULT_LANGUAGE) -> str:
+    """Map platform language codes (zh, zh-hans, zh_TW, en-US, …) onto a supported language."""
+    if not code:
+        return default
+    c = code.replace("-", "_").lower()
+    if c.startswith("zh"):
+        return "zh_CN"
+    if c.startswith("en"):
+        return "en"
+    return default
+
+
+def compile_catalogs(locale_dir: Path = LOCALE_DIR, *, force: bool = False) -> list[Path]:
+    """Compile every ``.po`` whose ``.mo`` is missing or stale; returns what was written."""
+    written = []
+    for po in sorted(locale_dir.glob("*/LC_MESSAGES/*.po")):
+        mo = po.with_suffix(".mo")
+        if force or not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as f:
+                catalog = read_po(f, locale=po.parent.parent.name)
+            tmp = mo.with_suffix(".mo.tmp")
+            with tmp.open("wb") as f:
+                write_mo(f, catalog)
+            tmp.replace(mo)  # atomic: parallel processes never read half a file
+            written.append(mo)
+    return written
+
+
+@cache
+def translation(language: str) -> _gettext.NullTranslations:
+    if language not in SUPPORTED_LANGUAGES:
+        language = DEFAULT_LANGUAGE
+    compile_catalogs()
+    merged: _gettext.NullTranslations = _gettext.NullTranslations()
+    for mo in sorted((LOCALE_DIR / language / "LC_MESSAGES").glob("*.mo")):
+        with mo.open("rb") as f:
+            t = _gettext.GNUTranslations(f)
+        t.add_fallback(merged)
+        merged = t
+    return merged
+
+
+def gettext_for(language: str) -> Gettext:
+    return translation(language).gettext
+
+
+def ngettext_for(language: str) -> Callable[[str, str, int], str]:
+    return translation(language).ngettext

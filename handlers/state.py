@@ -1,0 +1,113 @@
+"""Conversation state persisted in the relational store, so a half-finished conversation
+survives a restart and any worker can continue it.
+
+Plain ``data`` holds choices and steps; ``secret`` holds what a person typed (draft text)
+and is sealed like the tip it will become.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.crypto import Sealer
+from storage.models import ConversationState
+
+
+class StateHandle:
+    def __init__(self, key: str, row: ConversationState | None, sealer: Sealer, now: datetime) -> None:
+        self.key = key
+        self._row = row
+        self._sealer = sealer
+        self._now = now
+        self.expired_conversation: str | None = None
+        self.conversation: str | None = None
+        self.step: str | None = None
+        self.data: dict[str, Any] = {}
+        self.secret: dict[str, Any] = {}
+        self.token = ""
+        self.expires_at: datetime | None = None
+        self.menu: list[str] = []
+        if row is not None:
+            if row.expires_at is not None and row.expires_at <= now and row.conversation:
+                self.expired_conversation = row.conversation
+            else:
+                self.conversation, self.step = row.conversation, row.step
+                self.data = dict(row.data or {})
+                self.token = row.token
+                self.expires_at = row.expires_at
+                if row.sealed and row.key_id:
+                    self.secret = json.loads(sealer.open(row.key_id, row.sealed))
+            self.menu = list((row.data or {}).get("_menu", [])) if not self.expired_conversation else []
+            self.data.pop("_menu", None)
+
+    @classmethod
+    async def load(cls, session: AsyncSession, key: str, sealer: Sealer, now: datetime) -> "StateHandle":
+        row = await session.get(ConversationState, key)
+        return cls(key, row, sealer, now)
+
+    @property
+    def active(self) -> bool:
+        return self.conversation is not None
+
+    def begin(self, conversation: str, step: str, *, ttl: timedelta | None = None, data: dict[str, Any] | None = None) -> None:
+        self.conversation, self.step = conversation, step
+        self.data = dict(data or {})
+        self.secret = {}
+        self.token = secrets.token_hex(4)  # buttons from an older conversation become stale
+        self.expires_at = self._now + ttl if ttl else None
+        self.expired_conversation = None
+
+    def goto(self, step: str) -> None:
+        if self.conversation is None:
+            raise RuntimeError("goto() outside a conversation")
+        self.step = step
+
+    def end(self) -> None:
+        """End the conversation and forget everything it held (the draft's link included)."""
+        self.conversation = self.step = None
+        self.data, self.secret, self.token, self.expires_at = {}, {}, "", None
+        self.menu = []
+
+    async def save(self, session: AsyncSession) -> None:
+        if self.conversation is None and not self.menu:
+            if self._row is not None:
+                await session.execute(delete(ConversationState).where(ConversationState.key == self.key))
+                self._row = None
+            return
+        row = self._row
+        if row is None:
+            row = ConversationState(key=self.key, updated_at=self._now)
+            session.add(row)
+            self._row = row
+        row.conversation, row.step = self.conversation, self.step
+        data = dict(self.data)
+        if self.menu:
+            data["_menu"] = self.menu
+        row.data = data
+        row.token = self.token
+        row.expires_at = self.expires_at
+        row.updated_at = self._now
+        if self.secret:
+            row.key_id, row.sealed = self._sealer.seal(json.dumps(self.secret, ensure_ascii=False).encode())
+        else:
+            row.key_id, row.sealed = None, None
+
+
+async def purge_expired(session: AsyncSession, now: datetime) -> int:
+    """Delete conversations past their expiry (drafts expire after the configured time)."""
+    ids = (
+        await session.scalars(
+            select(ConversationState.key).where(
+                ConversationState.expires_at.is_not(None), ConversationState.expires_at <= now
+            )
+        )
+    ).all()
+    if ids:
+        await session.execute(delete(ConversationState).where(ConversationState.key.in_(ids)))
+    return len(ids)

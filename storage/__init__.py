@@ -1,0 +1,1 @@
+"""SQLAlchemy models, sessions, queries, migrations, encryption. Knows nothing about chats."""
