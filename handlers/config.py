@@ -42,6 +42,8 @@ class Config(BaseModel):
     receipt_failures_global: int = Field(default=200, ge=1, description="per window")
     receipt_window_minutes: int = Field(default=15, ge=1)
 
+    policy_file: Path | None = Field(default=None, description="time-limit policy table (TOML)")
+
     demo_org: bool = Field(default=True, description="load the demo organisation into an empty database")
     org_file: Path | None = None
 
