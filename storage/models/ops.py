@@ -30,8 +30,9 @@ class Outbox(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     identity_id: Mapped[int | None] = mapped_column(ForeignKey("chat_identities.id", ondelete="SET NULL"))
-    # For a named reporter's chat: encrypted address, never plain.
+    # For a named reporter's chat: the external id, sealed (key id beside it), never plain.
     address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_id: Mapped[str | None] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(48))
     payload: Mapped[dict[str, Any]]  # a serialised neutral Reply
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)

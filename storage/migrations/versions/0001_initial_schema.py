@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 01:51:01.265927
+Create Date: 2026-11-23 02:00:12.629616
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import storage.base
+import storage.base  # noqa: F401  (UTCDateTime)
 
 
 revision = '0001'
@@ -310,6 +310,7 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('identity_id', sa.Integer(), nullable=True),
     sa.Column('address_enc', sa.LargeBinary(), nullable=True),
+    sa.Column('key_id', sa.String(length=32), nullable=True),
     sa.Column('kind', sa.String(length=48), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('dedupe_key', sa.String(length=200), nullable=True),
