@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import core, reporter
+from handlers import cases, core, reporter
 from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
 
@@ -12,5 +12,6 @@ def make_dispatcher(deps: Deps) -> Dispatcher:
     routers = [
         core.make_router(),
         reporter.make_router(),
+        cases.make_router(),
     ]
     return Dispatcher(deps, routers)

@@ -25,6 +25,7 @@ KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "gettext": None}
 DOMAINS: dict[str, list[str]] = {
     "core": ["handlers", "handlers/core", "bot", "bot/channels", "bot/commands"],
     "reporter": ["handlers/reporter"],
+    "cases": ["handlers/cases"],
 }
 
 

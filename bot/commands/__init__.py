@@ -3,4 +3,5 @@
 MODULES = [
     "bot.commands.core",
     "bot.commands.keys",
+    "bot.commands.staff",
 ]
