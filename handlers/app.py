@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers import cases, core, reporter
+from handlers.schedule import deadlines  # noqa: F401  (registers lifecycle listeners)
 from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
 
