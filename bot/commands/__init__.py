@@ -4,4 +4,5 @@ MODULES = [
     "bot.commands.core",
     "bot.commands.keys",
     "bot.commands.staff",
+    "bot.commands.report",
 ]

@@ -143,3 +143,30 @@ async def test_a_real_apscheduler_runs_the_minute_job(deps: Deps, clock, chat) -
     await other.stop()
     rows = await outbox_to(deps, "o02-lead")
     assert rows and rows[-1].kind == "reminder"
+
+
+async def test_report_command_writes_csv_and_xlsx(deps: Deps, tmp_path) -> None:
+    import csv as csvmod
+    import os
+    import subprocess
+    import sys
+
+    from openpyxl import load_workbook
+
+    await make_cases(deps, datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc), 3, conclude=1, disciplined=2)
+    env = {**os.environ, "LIANZU_DATABASE_URL": deps.config.database_url}
+    out = subprocess.run([sys.executable, "-m", "bot", "report", "--from", "2026-03-01", "--to", "2026-03-31",
+                          "--format", "csv"], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    rows = list(csvmod.reader(out.stdout.splitlines()))
+    by = {r[0].strip(): r for r in rows}
+    assert by["受理问题线索 Clues received"][1] == "3" and by["处分人数 People disciplined"][1] == "2"
+    xlsx = tmp_path / "r.xlsx"
+    out = subprocess.run([sys.executable, "-m", "bot", "report", "--from", "2026-03-01", "--to", "2026-03-31",
+                          "--format", "xlsx", "--out", str(xlsx)], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    ws = load_workbook(xlsx).active
+    assert ws["A2"].value.startswith("受理问题线索") and ws["B2"].value == 3
+    bad = subprocess.run([sys.executable, "-m", "bot", "report", "--from", "March", "--to", "2026-03-31"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert bad.returncode == 2 and "--from" in bad.stderr
