@@ -151,6 +151,14 @@ class Stats:
                 **{f"disposal:{k}": v for k, v in self.by_disposal.items()}}
 
 
+def _transitions(where: ColumnElement[bool]):  # type: ignore[no-untyped-def]
+    """FROM case_transitions, joined to cases only when the scope needs case columns."""
+    from sqlalchemy.sql.elements import True_
+
+    q = select(CaseTransition.to_state, func.count(distinct(CaseTransition.case_id)))
+    return q if isinstance(where, True_) else q.join(Case, Case.id == CaseTransition.case_id).where(where)
+
+
 async def stats(session: AsyncSession, where: ColumnElement[bool], p: Period) -> Stats:
     s = Stats()
     rows = await session.execute(select(Case.source, func.count()).where(where, Case.created_at >= p.start,
@@ -158,12 +166,21 @@ async def stats(session: AsyncSession, where: ColumnElement[bool], p: Period) ->
     s.by_source = {src: n for src, n in rows}
     s.received = sum(s.by_source.values())
     in_p = and_(where, CaseTransition.at >= p.start, CaseTransition.at < p.end)
-    s.screened = await session.scalar(select(func.count(distinct(CaseTransition.case_id))).join(Case, Case.id == CaseTransition.case_id)
-                                      .where(in_p, CaseTransition.to_state.in_(("accepted", "forwarded")))) or 0
+    # One pass over the period's transitions for every "moved to state X" figure.
+    moved = dict((await session.execute(_transitions(where).where(
+        CaseTransition.at >= p.start, CaseTransition.at < p.end,
+        CaseTransition.to_state.in_(("accepted", "forwarded", "filed"))).group_by(CaseTransition.to_state))).all())
+    s.filed = moved.get("filed", 0)
+    if moved.get("accepted") and moved.get("forwarded"):
+        # A case accepted and then forwarded in the same period is screened once.
+        s.screened = await session.scalar(_transitions(where).with_only_columns(func.count(distinct(CaseTransition.case_id)))
+                                          .where(CaseTransition.at >= p.start, CaseTransition.at < p.end,
+                                                 CaseTransition.to_state.in_(("accepted", "forwarded")))) or 0
+    else:
+        s.screened = moved.get("accepted", 0) + moved.get("forwarded", 0)
     rows = await session.execute(select(Case.disposal, func.count(distinct(Case.id))).join(CaseTransition, CaseTransition.case_id == Case.id)
                                  .where(in_p, CaseTransition.to_state == "disposed").group_by(Case.disposal))
     s.by_disposal = {d: n for d, n in rows if d}
-    s.filed = await _count_transitions(session, where, "filed", p)
     row = (await session.execute(select(func.count(), func.coalesce(func.sum(Case.people_disciplined), 0)).where(
         where, Case.concluded_at >= p.start, Case.concluded_at < p.end))).one()
     s.concluded, s.disciplined = int(row[0]), int(row[1])
