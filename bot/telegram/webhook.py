@@ -27,9 +27,10 @@ def make_handler(dp: AiogramDispatcher, bot: Bot, secret: str):  # type: ignore[
         try:
             update = Update.model_validate(json.loads(await request.read()), context={"bot": bot})
         except (ValueError, ValidationError):
-            # Telegram never sends this; answering 200 would hide a real fault, 400 says so.
-            log.warning("unreadable webhook update")
-            return web.Response(status=400, text="bad update")
+            # Dropped with 200: Telegram re-sends anything else, and an update that can never be
+            # read would hold up every later one.
+            log.warning("unreadable webhook update dropped")
+            return web.json_response({})
         # Answered after processing: a re-delivery (timeout on Telegram's side) is de-duplicated
         # by update_id in the neutral dispatcher.
         await dp.feed_update(bot, update)

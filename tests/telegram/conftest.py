@@ -63,10 +63,11 @@ class Phone:
     uid: int
     language_code: str | None = "zh-hans"
     username: str | None = None
+    first_name: str = "Test"
     next_message_id: int = 100_000
 
     def _user(self) -> dict[str, Any]:
-        return user(self.uid, language_code=self.language_code, username=self.username)
+        return user(self.uid, language_code=self.language_code, username=self.username, first_name=self.first_name)
 
     def _seen(self) -> int:
         return len(self.running.standin.sent_to(self.uid))

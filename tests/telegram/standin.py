@@ -113,6 +113,10 @@ class BotAPIStandIn:
                 params[key] = json.loads(value)
             else:
                 params[key] = value
+        # Uploads arrive as "attach://<field>" with the bytes in that field.
+        for key, value in list(params.items()):
+            if isinstance(value, str) and value.startswith("attach://") and value[9:] in files:
+                files[key] = files.pop(value[9:])
         self.calls.append(Call(method, params, files))
         if method in self.fail_next:
             code, desc, extra = self.fail_next.pop(method)
