@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bot.app import App
 from bot.channels.console import ConsoleChannel
+from bot.delivery import DeliveryWorker
+from bot.scheduler import Scheduler
 from bot.web import WebServer
 
 
@@ -46,6 +48,9 @@ async def start_services(app: App) -> ConsoleChannel | None:
         app.channels["console"] = console
     if app.settings.telegram_token is not None:
         add_telegram(app)
+    deps = app.deps
+    app.services.append(DeliveryWorker(deps.sessionmaker, app.channels, deps.sealer, deps.clock, deps.config))
+    app.services.append(Scheduler(deps.sessionmaker, deps.config, deps.clock, deps.sealer))
     for service in app.services:
         await service.start()
     return console

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from handlers import cases, core, reporter
+from handlers.schedule import commands as figures
+from handlers.schedule import deadlines  # noqa: F401  (registers lifecycle listeners)
 from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
 
@@ -13,5 +15,6 @@ def make_dispatcher(deps: Deps) -> Dispatcher:
         core.make_router(),
         reporter.make_router(),
         cases.make_router(),
+        figures.make_router(),
     ]
     return Dispatcher(deps, routers)

@@ -31,8 +31,8 @@ async def file_anonymous_tip(c: Chat, *, unit_search: str = "交通警察", deta
     """Walk the wizard to an anonymous submission; returns the receipt digits."""
     await c.send("/report")
     await c.send(unit_search)
-    if any("交通警察总队" in b for b in c.buttons()):
-        await c.press("交通警察总队")
+    if any("都不是" in b for b in c.buttons()):  # matching units offered: take the best match
+        await c.press(c.buttons()[0])
     if people:
         await c.send(people)
     else:
