@@ -12,6 +12,7 @@ from aiogram import Dispatcher as AiogramDispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
+from bot.logs import quiet_libraries
 from bot.telegram import commands
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.limits import POLL_TIMEOUT_SECONDS, PUBLIC_DOWNLOAD_BYTES
@@ -42,6 +43,7 @@ class TelegramService:
         webhook_secret: str | None = None,
         poll_timeout: int = POLL_TIMEOUT_SECONDS,
     ) -> None:
+        quiet_libraries()  # aiogram logs update and chat details at INFO/DEBUG: never let it
         self.dispatcher = dispatcher
         self.mode = mode
         session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else AiohttpSession()

@@ -75,7 +75,12 @@ async def test_anonymous_tip_receipt_and_check_leave_no_trace_of_the_sender(tg: 
     async with deps.sessionmaker() as s:
         tip = (await s.scalars(select(Tip))).one()
         assert tip.anonymous
+        from storage.models import Attachment
+        assert len((await s.scalars(select(Attachment).where(Attachment.tip_id == tip.id))).all()) == 1
+    # The identity did reach the adapter (so the scan is not vacuous) …
+    assert tg.standin.sent_to(uid)
     engine = deps.sessionmaker.kw["bind"]
+    # … and is nowhere in any table, nor in the logs.
     leaks = await find_leaks(engine, [str(uid), username, name], caplog.text)
     assert leaks == []
 
