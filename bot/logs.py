@@ -14,6 +14,7 @@ IDENTITY_LEAKING_LOGGERS = (
     "asyncpg",
     "sqlalchemy.engine",
     "sqlalchemy.pool",
+    "aiogram",  # the parent: covers aiogram.event, .dispatcher, .middlewares, .webhook, .scene
     "aiogram.event",
     "aiogram.dispatcher",
     "aiohttp.access",
