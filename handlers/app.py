@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import core
+from handlers import core, reporter
 from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
 
@@ -11,5 +11,6 @@ def make_dispatcher(deps: Deps) -> Dispatcher:
     # Order matters only for /help listing ties; routers own disjoint commands.
     routers = [
         core.make_router(),
+        reporter.make_router(),
     ]
     return Dispatcher(deps, routers)

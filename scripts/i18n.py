@@ -24,6 +24,7 @@ KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "gettext": None}
 # to the first domain that names it, files directly in handlers/ and bot/ go to "core".
 DOMAINS: dict[str, list[str]] = {
     "core": ["handlers", "handlers/core", "bot", "bot/channels", "bot/commands"],
+    "reporter": ["handlers/reporter"],
 }
 
 
