@@ -2,4 +2,5 @@
 
 MODULES = [
     "bot.commands.core",
+    "bot.commands.keys",  # reporter: key rotation
 ]
