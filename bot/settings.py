@@ -6,7 +6,9 @@ A wrong value stops start-up with a message naming the setting (:func:`load_sett
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+import re
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handlers.config import Config
@@ -24,10 +26,13 @@ class Settings(Config, BaseSettings):
     console: bool | None = Field(default=None, description="console channel; on when no channel token is set")
     log_level: str = "INFO"
 
-    # Telegram
+    # Telegram (issue 7): the token turns the channel on; see docs/telegram.md.
     telegram_token: SecretStr | None = None
-    telegram_api_url: str | None = None
+    telegram_api_url: str | None = Field(default=None, description="self-hosted Bot API server, e.g. http://127.0.0.1:8081")
     telegram_mode: str = "polling"
+    telegram_webhook_url: str | None = Field(default=None, description="public HTTPS URL Telegram posts updates to")
+    telegram_webhook_path: str = Field(default="/telegram/webhook", pattern=r"^/")
+    telegram_webhook_secret: SecretStr | None = Field(default=None, description="X-Telegram-Bot-Api-Secret-Token")
 
     # The web server shared by the Telegram webhook and the WeCom callback.
     web_host: str = "127.0.0.1"
@@ -39,6 +44,21 @@ class Settings(Config, BaseSettings):
         if v not in ("polling", "webhook"):
             raise ValueError("must be 'polling' or 'webhook'")
         return v
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not re.match(r"^[A-Za-z0-9_-]{1,256}$", v.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return v
+
+    @model_validator(mode="after")
+    def _webhook(self) -> "Settings":
+        if self.telegram_token is not None and self.telegram_mode == "webhook":
+            if not self.telegram_webhook_url or self.telegram_webhook_secret is None:
+                raise ValueError("LIANZU_TELEGRAM_MODE=webhook needs LIANZU_TELEGRAM_WEBHOOK_URL and "
+                                 "LIANZU_TELEGRAM_WEBHOOK_SECRET")
+        return self
 
     @field_validator("log_level")
     @classmethod

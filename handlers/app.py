@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from handlers import core, reporter
+from handlers import cases, core, reporter
+from handlers.schedule import commands as figures
+from handlers.schedule import deadlines  # noqa: F401  (registers lifecycle listeners)
 from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
 
@@ -12,5 +14,7 @@ def make_dispatcher(deps: Deps) -> Dispatcher:
     routers = [
         core.make_router(),
         reporter.make_router(),
+        cases.make_router(),
+        figures.make_router(),
     ]
     return Dispatcher(deps, routers)

@@ -72,6 +72,8 @@ class Dispatcher:
             ]
         try:
             async with self.deps.sessionmaker() as session:
+                session.info["config"] = self.deps.config  # for event listeners that queue notices
+                session.info["sealer"] = self.deps.sealer
                 async with session.begin():
                     if event.dedupe_key and not await self._first_time(session, event):
                         return []

@@ -1,75 +1,51 @@
-"""Key rotation: re-seal every encrypted column under the current (first configured) key.
+"""Key rotation: re-seal every sealed value under the current (first) key.
 
-Each sealed row stores the id of the key that sealed it, so rotation only touches rows whose
-key id differs, in small committed batches: it can be interrupted and run again. Once it
-reports nothing left under an old key, that key can be removed from the configuration.
+Afterwards the old keys can be removed from ``LIANZU_ENCRYPTION_KEYS``.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Table, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from typing import Any
 
-import storage.models  # noqa: F401  (registers the tables)
-from storage.base import Base
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from storage.crypto import Sealer
+from storage.models import Attachment, Case, CaseNote, ConversationState, Outbox, Tip, TipMessage, TipQuestion
 
-# table → sealed columns; every table has a ``key_id`` column naming the key of all of them.
-SEALED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "tips": ("subject_enc", "people_enc", "body_enc", "reporter_name_enc", "reporter_contact_enc",
-             "reporter_chat_enc"),
-    "tip_messages": ("body_enc",),
-    "tip_questions": ("text_enc",),
-    "attachments": ("filename_enc", "data_enc"),
-    "cases": ("summary_enc",),
-    "case_notes": ("body_enc",),
-    "conversation_states": ("sealed",),
-    "outbox": ("address_enc",),
-}
-# Attachments can be large: a small batch keeps memory bounded.
-BATCH_ROWS = 50
-
-
-def _pk(table: Table):  # type: ignore[no-untyped-def]
-    return list(table.primary_key.columns)[0]
+# model → (key id column, sealed columns)
+SEALED: list[tuple[Any, str, tuple[str, ...]]] = [
+    (Tip, "key_id", ("subject_enc", "people_enc", "body_enc", "reporter_name_enc", "reporter_contact_enc", "reporter_chat_enc")),
+    (TipMessage, "key_id", ("body_enc",)),
+    (TipQuestion, "key_id", ("text_enc",)),
+    (Attachment, "key_id", ("filename_enc", "data_enc")),
+    (Case, "key_id", ("summary_enc",)),
+    (CaseNote, "key_id", ("body_enc",)),
+    (ConversationState, "key_id", ("sealed",)),
+    (Outbox, "key_id", ("address_enc",)),
+]
+BATCH = 200
 
 
-async def rotate(sessionmaker: async_sessionmaker[AsyncSession], sealer: Sealer) -> dict[str, int]:
-    """Re-seal everything not under ``sealer.current_key_id``; returns rows re-sealed per table.
-
-    Raises ``storage.crypto.UnknownKeyError`` if a row was sealed under a key that is not
-    configured (nothing in that batch is changed)."""
+async def rotate(session: AsyncSession, sealer: Sealer) -> dict[str, int]:
+    """Re-seal rows not yet under the current key; returns rows changed per table."""
     current = sealer.current_key_id
     counts: dict[str, int] = {}
-    for name, cols in SEALED_COLUMNS.items():
-        table = Base.metadata.tables[name]
-        pk, kid = _pk(table), table.c.key_id
-        counts[name] = 0
+    for model, key_col, cols in SEALED:
+        kc = getattr(model, key_col)
+        n = 0
         while True:
-            async with sessionmaker() as s, s.begin():
-                rows = (await s.execute(
-                    select(pk, kid, *(table.c[c] for c in cols))
-                    .where(kid.is_not(None), kid != current).order_by(pk).limit(BATCH_ROWS)
-                )).all()
-                if not rows:
-                    break
-                for row in rows:
-                    values: dict[str, object] = {"key_id": current}
-                    for c in cols:
-                        blob = getattr(row, c)
-                        if blob is not None:
-                            values[c] = sealer.seal_with(current, sealer.open(row.key_id, blob))
-                    await s.execute(update(table).where(pk == row[0]).values(**values))
-                counts[name] += len(rows)
+            rows = (await session.scalars(select(model).where(kc.is_not(None), kc != current).limit(BATCH))).all()
+            if not rows:
+                break
+            for row in rows:
+                old = getattr(row, key_col)
+                for col in cols:
+                    blob = getattr(row, col)
+                    if blob is not None:
+                        setattr(row, col, sealer.seal_with(current, sealer.open(old, blob)))
+                setattr(row, key_col, current)
+                n += 1
+            await session.flush()
+        counts[model.__tablename__] = n
     return counts
-
-
-async def keys_in_use(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, int]:
-    """How many rows each key id still seals, over all sealed tables."""
-    used: dict[str, int] = {}
-    async with sessionmaker() as s:
-        for name in SEALED_COLUMNS:
-            kid = Base.metadata.tables[name].c.key_id
-            for k, in (await s.execute(select(kid).where(kid.is_not(None)))).all():
-                used[k] = used.get(k, 0) + 1
-    return used

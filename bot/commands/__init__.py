@@ -2,5 +2,7 @@
 
 MODULES = [
     "bot.commands.core",
-    "bot.commands.keys",  # reporter: key rotation
+    "bot.commands.keys",
+    "bot.commands.staff",
+    "bot.commands.report",
 ]

@@ -1,10 +1,13 @@
-"""Reporters: the tip wizard (/report) and follow-up with a receipt (/check)."""
+"""Reporters: /report (the tip wizard) and /check (follow-up with a receipt)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from handlers.context import Context
 from handlers.i18n import N_
 from handlers.reporter.followup import CheckConversation
+from handlers.reporter.tips import purge_orphan_attachments
 from handlers.reporter.wizard import ReportConversation
 from handlers.router import Audience, Router
 
@@ -13,16 +16,16 @@ def make_router() -> Router:
     router = Router("reporter")
     wizard = router.add_conversation(ReportConversation())
     check = router.add_conversation(CheckConversation())
-    assert isinstance(wizard, ReportConversation) and isinstance(check, CheckConversation)
 
-    @router.command("report", help=N_("Report a problem (anonymously if you wish)"), audience=Audience.public,
+    @router.command("report", help=N_("Report a problem (anonymously if you wish)"), audience=Audience.anyone,
                     menu=True, order=10)
     async def report(ctx: Context, args: str) -> None:
-        await wizard.start(ctx)
+        # Files of abandoned drafts are deleted once their draft could no longer be continued.
+        await purge_orphan_attachments(ctx.session, ctx.clock.now() - timedelta(hours=ctx.config.draft_ttl_hours))
+        await wizard.begin(ctx)  # type: ignore[attr-defined]
 
-    @router.command("check", help=N_("Check on a report with your receipt"), audience=Audience.public,
-                    menu=True, order=11)
+    @router.command("check", help=N_("Check a report with your receipt"), audience=Audience.anyone, menu=True, order=11)
     async def check_(ctx: Context, args: str) -> None:
-        await check.start(ctx, args)
+        await check.begin(ctx, args)  # type: ignore[attr-defined]
 
     return router

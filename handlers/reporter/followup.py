@@ -1,209 +1,221 @@
-"""Follow-up with a receipt (/check): status, team questions, more material.
+"""Follow-up with a receipt (/check): status, questions from the team, more material.
 
-The tip found by the receipt is kept only in the sealed part of the conversation state,
-which ends (row deleted) when the reporter is done or after ``CHECK_SESSION_MINUTES``.
-See ``docs/conversations/check.mmd``.
+States (docs/conversations/check.mmd): receipt → menu → (answer | add_text | add_file) → menu.
+The open session remembers which tip it is for (sealed) for a short while, then forgets.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from handlers.context import Context
-from handlers.lifecycle import emit
-from handlers.reporter import media
-from handlers.reporter.receipts import ReceiptFormat, Throttle, find_tip, normalize
-from handlers.reporter.status import check_back_hint, status_text
-from handlers.reporter.wizard import attachment_row, rejection_text
-from handlers.identity import sender_key
+from handlers.i18n import N_
+from handlers.policy import load_policy
+from handlers.reporter import receipts
+from handlers.reporter.media import RejectedFile, clean
+from handlers.reporter.tips import STATUS_WORDS, add_message, case_for, open_questions, store_attachment
+from handlers.reporter.wizard import REJECT_WORDS
 from handlers.router import Conversation
-from storage.models import Case, Tip, TipMessage, TipQuestion
+from handlers.workdays import add_working_days
+from handlers.lifecycle import emit
+from storage.models import CaseState, Tip, TipQuestion
 
 NAME = "check"
-CHECK_SESSION_MINUTES = 30
-QUESTION_PREVIEW_CHARS = 200
+SESSION_MINUTES = 30
+PROBLEM_WORDS = {
+    receipts.ReceiptProblem.letters: N_("A receipt has digits only. Please type the 16 digits (spaces are fine). This did not count as a wrong attempt."),
+    receipts.ReceiptProblem.length: N_("A receipt has exactly 16 digits. Please check and type it again (spaces are fine). This did not count as a wrong attempt."),
+}
 
 
 class CheckConversation(Conversation):
     name = NAME
 
-    async def start(self, ctx: Context, args: str) -> None:
-        if ctx.state.conversation and ctx.state.conversation != NAME:
-            ctx.reply(ctx._("You have an unfinished conversation (for example a report draft). Please finish it "
-                            "or send /cancel first; what you typed is kept."))
-            return
-        ctx.state.begin(NAME, "receipt", ttl=timedelta(minutes=CHECK_SESSION_MINUTES))
+    async def begin(self, ctx: Context, args: str = "") -> None:
+        ctx.state.begin(NAME, "receipt", ttl=timedelta(minutes=SESSION_MINUTES))
         if args.strip():
-            await self.on_receipt(ctx, args)
+            ctx.event = ctx.event.model_copy(update={"text": args})
+            await self.on_receipt(ctx)
             return
-        ctx.reply(ctx._("Please type your 16-digit receipt number (spaces or dashes are fine)."),
-                  buttons=[[ctx.button(ctx._("✖ Cancel"), "cancel")]])
+        ctx.reply(ctx._("Please type your 16-digit receipt."), buttons=[[ctx.button(ctx._("✖ Cancel"), "cancel")]])
 
     async def handle(self, ctx: Context) -> None:
-        if ctx.button_value == "cancel" or ctx.button_value == "close":
-            await self.cancel(ctx)
+        if ctx.button_value in ("cancel", "bye"):
+            ctx.state.end()
+            ctx.reply(ctx._("Done. Keep your receipt safe; you can check again at any time with /check."))
             return
+        ctx.state.expires_at = ctx.clock.now() + timedelta(minutes=SESSION_MINUTES)
         await super().handle(ctx)
 
     async def cancel(self, ctx: Context) -> None:
         ctx.state.end()
-        ctx.reply(ctx._("Closed. To look again, send /check and your receipt number."))
+        ctx.reply(ctx._("Done. Keep your receipt safe; you can check again at any time with /check."))
 
-    # -- the receipt -------------------------------------------------------------------
+    # -- receipt ----------------------------------------------------------------------------
 
-    async def on_receipt(self, ctx: Context, typed: str | None = None) -> None:
+    async def on_receipt(self, ctx: Context) -> None:
         _ = ctx._
-        typed = typed if typed is not None else (ctx.text or "")
-        if ctx.event.attachment is not None or not typed.strip():
-            ctx.reply(_("Please type your receipt number as text (16 digits)."))
-            return
-        fmt, receipt = normalize(typed)
-        # Format mistakes are not guesses: answered plainly, never counted as failed attempts.
-        if fmt is ReceiptFormat.not_digits:
-            ctx.reply(_("A receipt number has only digits (16 of them); spaces and dashes are fine. Please try again."))
-            return
-        if fmt is ReceiptFormat.wrong_length:
-            ctx.reply(_("A receipt number has exactly 16 digits; that was a different length. Please try again."))
-            return
         cfg = ctx.config
-        throttle = Throttle(ctx.session, ctx.clock.now(), timedelta(minutes=cfg.receipt_window_minutes),
-                            cfg.receipt_failures_per_sender, cfg.receipt_failures_global)
-        skey = sender_key(cfg.salt, ctx.event.channel, ctx.event.sender.external_id, purpose="receipt-throttle")
-        if await throttle.blocked(skey):
-            ctx.state.end()
-            ctx.reply(_("Too many attempts. For your protection, please wait {minutes} minutes and try again.")
-                      .format(minutes=cfg.receipt_window_minutes))
+        now = ctx.clock.now()
+        if not ctx.text or not ctx.text.strip():
+            ctx.reply(_("Please type your 16-digit receipt."), buttons=[[ctx.button(_("✖ Cancel"), "cancel")]])
             return
-        tip = await find_tip(ctx.session, receipt, cfg.salt)
+        norm = receipts.normalize_receipt(ctx.text)
+        if isinstance(norm, receipts.ReceiptProblem):
+            ctx.reply(_(PROBLEM_WORDS[norm]), buttons=[[ctx.button(_("✖ Cancel"), "cancel")]])
+            return
+        key = receipts.throttle_key(cfg.salt, ctx.event.channel, ctx.event.sender.external_id)
+        window = timedelta(minutes=cfg.receipt_window_minutes)
+        until = await receipts.throttled_until(ctx.session, key, now=now, window=window,
+                                               per_sender=cfg.receipt_failures_per_sender,
+                                               global_limit=cfg.receipt_failures_global)
+        if until is not None:
+            minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+            ctx.reply(_("Too many attempts. For your protection, please wait {m} minutes and try again.").format(m=minutes))
+            ctx.state.end()
+            return
+        tip = await receipts.find_tip(ctx.session, norm, cfg.salt)
         if tip is None:
-            await throttle.failed(skey)
-            ctx.reply(_("No report matches that receipt number. Please check the digits and try again."),
+            await receipts.record_failure(ctx.session, key, now=now, window=window)
+            ctx.reply(_("No report matches this receipt. Please check the digits and try again."),
                       buttons=[[ctx.button(_("✖ Cancel"), "cancel")]])
             return
-        ctx.state.secret["tip"] = tip.id
-        # Day-granular, so the time of a check cannot be matched to a chat log.
-        tip.last_checked_on = ctx.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        ctx.state.secret["tip_id"] = tip.id
+        if tip.anonymous:
+            tip.last_checked_on = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        ctx.state.goto("menu")
         await self.show(ctx, tip)
 
-    # -- the overview ------------------------------------------------------------------
+    # -- menu -------------------------------------------------------------------------------
 
     async def _tip(self, ctx: Context) -> Tip | None:
-        tip_id = ctx.state.secret.get("tip")
+        tip_id = ctx.state.secret.get("tip_id")
         tip = await ctx.session.get(Tip, tip_id) if tip_id else None
         if tip is None:
             ctx.state.end()
-            ctx.reply(ctx._("Please start again with /check and your receipt number."))
+            ctx.reply(ctx._("This check has ended. Please start again with /check."))
         return tip
-
-    async def _open_questions(self, ctx: Context, tip: Tip) -> list[TipQuestion]:
-        return list((await ctx.session.scalars(
-            select(TipQuestion).where(TipQuestion.tip_id == tip.id, TipQuestion.answered_at.is_(None))
-            .order_by(TipQuestion.id)
-        )).all())
 
     async def show(self, ctx: Context, tip: Tip) -> None:
         _ = ctx._
-        ctx.state.goto("menu")
-        case = await ctx.session.scalar(select(Case).where(Case.tip_id == tip.id))
-        lines = [_("Report {ref}").format(ref=case.reference if case else "—"),
-                 _("Status: {status}").format(status=status_text(ctx, case) if case else _("Received."))]
-        questions = await self._open_questions(ctx, tip)
-        buttons = []
-        if questions:
-            lines.append(_("The handling team has asked you:"))
-            for i, q in enumerate(questions, 1):
-                text = ctx.sealer.open_text(q.key_id, q.text_enc)
-                if len(text) > QUESTION_PREVIEW_CHARS:
-                    text = text[:QUESTION_PREVIEW_CHARS] + "…"
-                lines.append(f"{i}. {text}")
-                buttons.append([ctx.button(_("Answer question {n}").format(n=i), f"q{q.id}")])
+        case = await case_for(ctx.session, tip)
+        state = case.state if case else CaseState.received.value
+        lines = [_("Status of your report: {status}").format(status=_(STATUS_WORDS[state]))]
+        questions = await open_questions(ctx.session, tip)
+        rows = []
+        for i, q in enumerate(questions, start=1):
+            text = ctx.sealer.open_text(q.key_id, q.text_enc)
+            lines.append(_("Question {n} from the team: {text}").format(n=i, text=text))
+            rows.append([ctx.button(_("Answer question {n}").format(n=i), f"answer:{q.id}")])
+        if tip.anonymous and state not in (CaseState.concluded.value, CaseState.feedback_given.value, CaseState.forwarded.value):
+            lines.append(self._check_back(ctx, case.created_at if case else tip.created_at, state))
+        rows += [[ctx.button(_("Add information"), "add_text"), ctx.button(_("Add a file"), "add_file")],
+                 [ctx.button(_("Finish"), "bye")]]
+        ctx.reply("\n\n".join(lines), buttons=rows)
+
+    def _check_back(self, ctx: Context, since, state: str) -> str:  # type: ignore[no-untyped-def]
+        rules = load_policy(ctx.config.policy_file).rules
+        now = ctx.clock.now()
+        if state == CaseState.received.value:
+            when = add_working_days(since, rules["accept"].working_days, ctx.config.tz)
+            if when < now:
+                when = add_working_days(now, 5, ctx.config.tz)
         else:
-            lines.append(_("There are no questions for you at the moment."))
-        if tip.anonymous and case is not None:
-            lines.append(await check_back_hint(ctx, case))
-        buttons.append([ctx.button(_("Add information or files"), "add")])
-        buttons.append([ctx.button(_("Close"), "close")])
-        ctx.reply("\n".join(lines), buttons=buttons)
+            when = add_working_days(now, 10, ctx.config.tz)
+        return ctx._("We cannot contact you, so please check back after {date}; questions from the team will "
+                     "appear here.").format(date=when.astimezone(ctx.config.tz).strftime("%Y-%m-%d"))
 
     async def on_menu(self, ctx: Context) -> None:
         tip = await self._tip(ctx)
         if tip is None:
             return
-        v = ctx.button_value
-        if v == "add":
-            ctx.state.goto("add")
-            ctx.reply(ctx._("Send more information as text, or photos and documents. Press “Done” when finished."),
-                      buttons=[[ctx.button(ctx._("Done"), "done")]])
-            return
-        if v and v.startswith("q") and v[1:].isdigit():
-            q = await ctx.session.get(TipQuestion, int(v[1:]))
-            if q is not None and q.tip_id == tip.id and q.answered_at is None:
-                ctx.state.data["question"] = q.id
-                ctx.state.goto("answer")
-                ctx.reply(ctx._("Please type your answer."), buttons=[[ctx.button(ctx._("⬅ Back"), "back")]])
+        v = ctx.button_value or ""
+        if v.startswith("answer:"):
+            q = await ctx.session.get(TipQuestion, int(v[7:]))
+            if q is None or q.tip_id != tip.id or q.answered_at is not None:
+                ctx.reply(ctx._("That question has already been answered."))
+                await self.show(ctx, tip)
                 return
-        ctx.reply(ctx._("Please choose one of the buttons."))
-        await self.show(ctx, tip)
+            ctx.state.data["question_id"] = q.id
+            ctx.state.goto("answer")
+            ctx.reply(ctx._("Please type your answer."), buttons=[[ctx.button(ctx._("◀ Back"), "menu")]])
+        elif v == "add_text":
+            ctx.state.goto("add_text")
+            ctx.reply(ctx._("Please type the information you want to add."), buttons=[[ctx.button(ctx._("◀ Back"), "menu")]])
+        elif v == "add_file":
+            ctx.state.goto("add_file")
+            ctx.reply(ctx._("Please send the photo or document."), buttons=[[ctx.button(ctx._("◀ Back"), "menu")]])
+        elif ctx.attachment is not None:
+            await self.on_add_file(ctx)
+        else:
+            await self.show(ctx, tip)
 
     async def on_answer(self, ctx: Context) -> None:
         tip = await self._tip(ctx)
         if tip is None:
             return
-        if ctx.button_value is not None:
-            ctx.state.data.pop("question", None)
+        if ctx.button_value == "menu":
+            ctx.state.goto("menu")
             await self.show(ctx, tip)
             return
-        text = (ctx.text or "").strip()
-        if not text:
-            ctx.reply(ctx._("I received an empty message. Nothing was changed; please type your answer."))
+        if not ctx.text or not ctx.text.strip():
+            ctx.reply(ctx._("I did not receive any text. Please type your answer."))
             return
-        q = await ctx.session.get(TipQuestion, ctx.state.data.get("question") or 0)
+        q = await ctx.session.get(TipQuestion, ctx.state.data.get("question_id"))
         if q is None or q.tip_id != tip.id or q.answered_at is not None:
-            ctx.reply(ctx._("That question has already been answered. Your text was not stored; you can add it as "
-                            "more information instead."))
-            await self.show(ctx, tip)
-            return
-        key_id = ctx.sealer.current_key_id
-        now = ctx.clock.now()
-        msg = TipMessage(tip_id=tip.id, question_id=q.id, key_id=key_id,
-                         body_enc=ctx.sealer.seal_with(key_id, text.encode("utf-8")), created_at=now)
-        ctx.session.add(msg)
-        q.answered_at = now
-        await ctx.session.flush()
-        await emit(ctx.session, "tip.answered", tip=tip, question=q, message=msg)
-        ctx.state.data.pop("question", None)
-        ctx.reply(ctx._("Thank you, your answer was passed to the handling team."))
+            ctx.reply(ctx._("That question has already been answered."))
+        else:
+            await add_message(ctx.session, ctx.sealer, tip, ctx.text.strip(), now=ctx.clock.now(), question=q)
+            ctx.reply(ctx._("Thank you, your answer has been passed to the team."))
+        ctx.state.data.pop("question_id", None)
+        ctx.state.goto("menu")
         await self.show(ctx, tip)
 
-    async def on_add(self, ctx: Context) -> None:
+    async def on_add_text(self, ctx: Context) -> None:
         tip = await self._tip(ctx)
         if tip is None:
             return
-        if ctx.button_value is not None:
+        if ctx.button_value == "menu":
+            ctx.state.goto("menu")
             await self.show(ctx, tip)
             return
-        f = ctx.event.attachment
-        if f is not None:
-            try:
-                clean = media.clean(f, ctx.config.max_attachment_bytes)
-            except media.Rejected as r:
-                ctx.reply(rejection_text(ctx, r.reason), buttons=[[ctx.button(ctx._("Done"), "done")]])
-                return
-            ctx.session.add(attachment_row(ctx, tip.id, clean.filename, clean.content_type, clean.data))
-        else:
-            text = (ctx.text or "").strip()
-            if not text:
-                ctx.reply(ctx._("I received an empty message. Nothing was changed; please type your answer."))
-                return
-            key_id = ctx.sealer.current_key_id
-            ctx.session.add(TipMessage(tip_id=tip.id, key_id=key_id,
-                                       body_enc=ctx.sealer.seal_with(key_id, text.encode("utf-8")),
-                                       created_at=ctx.clock.now()))
-        await ctx.session.flush()
+        if ctx.attachment is not None:
+            await self.on_add_file(ctx)
+            return
+        if not ctx.text or not ctx.text.strip():
+            ctx.reply(ctx._("I did not receive any text. Please type the information you want to add."))
+            return
+        await add_message(ctx.session, ctx.sealer, tip, ctx.text.strip(), now=ctx.clock.now())
+        ctx.reply(ctx._("Thank you, the information has been added to your report."))
+        ctx.state.goto("menu")
+        await self.show(ctx, tip)
+
+    async def on_add_file(self, ctx: Context) -> None:
+        tip = await self._tip(ctx)
+        if tip is None:
+            return
+        if ctx.button_value == "menu":
+            ctx.state.goto("menu")
+            await self.show(ctx, tip)
+            return
+        f = ctx.attachment
+        if f is None:
+            ctx.reply(ctx._("Please send a photo or document."), buttons=[[ctx.button(ctx._("◀ Back"), "menu")]])
+            return
+        try:
+            cf = clean(f.filename, f.content_type, f.data, f.size, ctx.config.max_attachment_bytes)
+        except RejectedFile as exc:
+            mb = ctx.config.max_attachment_bytes // (1024 * 1024)
+            ctx.reply(ctx._(REJECT_WORDS[exc.reason]).format(mb=mb), buttons=[[ctx.button(ctx._("◀ Back"), "menu")]])
+            return
+        now = ctx.clock.now()
+        att = await store_attachment(ctx.session, ctx.sealer, filename=cf.filename, content_type=cf.content_type,
+                                     data=cf.data, now=now.replace(hour=0, minute=0, second=0, microsecond=0) if tip.anonymous else now,
+                                     tip_id=tip.id)
+        case = await case_for(ctx.session, tip)
+        if case is not None:
+            att.case_id = case.id
         await emit(ctx.session, "tip.material_added", tip=tip)
-        ctx.reply(ctx._("Added to your report. Send more, or press “Done”."),
-                  buttons=[[ctx.button(ctx._("Done"), "done")]])
-
-
+        ctx.reply(ctx._("Thank you, the file has been added to your report."))
+        ctx.state.goto("menu")
+        await self.show(ctx, tip)

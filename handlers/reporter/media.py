@@ -1,31 +1,37 @@
-"""Attachments: size and type checks, metadata removal, encryption at rest."""
+"""What reporters may attach, and cleaning it before it is stored.
+
+Images are re-encoded with Pillow from their pixels only, so EXIF (camera, time, GPS) and
+other metadata are gone. Everything is encrypted at rest by the caller.
+"""
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-from handlers.events import InboundFile
+IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
+DOCUMENT_TYPES = {
+    "application/pdf",
+    "text/plain",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/zip",
+    "audio/mpeg",
+    "audio/mp4",
+    "audio/ogg",
+    "video/mp4",
+}
+MAX_IMAGE_PIXELS = 60_000_000  # refuse decompression bombs
 
-# What a reporter may send: photos and ordinary office documents.
-IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "PNG"}
-DOCUMENT_TYPES = frozenset({
-    "application/pdf", "text/plain",
-    "application/msword", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-})
-MAX_FILES_PER_DRAFT = 10
-MAX_FILENAME_CHARS = 120
-# Pillow refuses images above this many pixels (decompression bombs).
-Image.MAX_IMAGE_PIXELS = 80_000_000
 
-
-class Rejected(Exception):
-    def __init__(self, reason: str) -> None:
-        self.reason = reason  # "too_large" | "type" | "broken"
+class RejectedFile(Exception):
+    def __init__(self, reason: str) -> None:  # "too_large" | "type" | "broken"
         super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass
@@ -35,36 +41,37 @@ class CleanFile:
     data: bytes
 
 
-def _ext(content_type: str) -> str:
-    return {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}.get(IMAGE_TYPES.get(content_type, ""), "")
-
-
-def strip_image(data: bytes, content_type: str) -> tuple[bytes, str]:
-    """Re-encode from pixels only, so EXIF, GPS, XMP and comments are gone."""
-    fmt = IMAGE_TYPES[content_type]
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            mode = "RGB" if fmt == "JPEG" else ("RGBA" if "A" in im.getbands() else "RGB")
-            clean = Image.new(mode, im.size)
-            clean.paste(im.convert(mode))
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
-        raise Rejected("broken") from None
-    out = io.BytesIO()
-    clean.save(out, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
-    return out.getvalue(), ("image/png" if content_type == "image/gif" else content_type)
-
-
-def clean(file: InboundFile, max_bytes: int) -> CleanFile:
-    if file.data is None or file.size > max_bytes or len(file.data) > max_bytes:
-        raise Rejected("too_large")
-    ctype = (file.content_type or "").split(";")[0].strip().lower()
-    if file.kind in ("voice", "video") or (ctype not in IMAGE_TYPES and ctype not in DOCUMENT_TYPES):
-        raise Rejected("type")
-    name = (file.filename or "file").replace("/", "_").replace("\\", "_")[:MAX_FILENAME_CHARS]
+def clean(filename: str, content_type: str, data: bytes | None, size: int, max_bytes: int) -> CleanFile:
+    if data is None or size > max_bytes or len(data) > max_bytes:
+        raise RejectedFile("too_large")
+    ctype = (content_type or "").split(";")[0].strip().lower()
     if ctype in IMAGE_TYPES:
-        data, ctype = strip_image(file.data, ctype)
-        stem = name.rsplit(".", 1)[0] if "." in name else name
-        name = stem + _ext(ctype)
-        return CleanFile(name, ctype, data)
-    return CleanFile(name, ctype, file.data)
+        fmt = IMAGE_TYPES[ctype]
+        cleaned = strip_image_metadata(data, fmt)
+        return CleanFile(_safe_name(filename), "image/png" if fmt == "GIF" else ctype, cleaned)
+    if ctype in DOCUMENT_TYPES:
+        return CleanFile(_safe_name(filename), ctype, data)
+    raise RejectedFile("type")
+
+
+def strip_image_metadata(data: bytes, fmt: str) -> bytes:
+    """Re-encode from pixels only: no EXIF, GPS, XMP, ICC or text chunks survive."""
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            img = ImageOps.exif_transpose(img)  # keep the picture upright once orientation is dropped
+            has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+            pixels = img.convert("RGBA" if has_alpha and fmt != "JPEG" else "RGB")
+            clean_img = Image.new(pixels.mode, pixels.size)
+            clean_img.paste(pixels)
+            out = io.BytesIO()
+            clean_img.save(out, format="PNG" if fmt == "GIF" else fmt)  # a still frame is enough as evidence
+            return out.getvalue()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
+        raise RejectedFile("broken") from None
+
+
+def _safe_name(name: str) -> str:
+    name = (name or "file").replace("/", "_").replace("\\", "_").strip() or "file"
+    return name[:120]

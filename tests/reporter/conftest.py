@@ -1,44 +1,51 @@
-"""Reporter fixtures: drive the wizard to the end and read back the receipt."""
-
 from __future__ import annotations
 
-import re
+import io
 
-from tests.fakes import Chat
+import pytest
+from PIL import Image
 
-RECEIPT_RE = re.compile(r"\b(\d{4} \d{4} \d{4} \d{4})\b")
-
-
-def receipt_from(chat: Chat) -> str:
-    for r in reversed(chat.history):
-        m = RECEIPT_RE.search(r.text)
-        if m:
-            return m.group(1)
-    raise AssertionError("no receipt shown:\n" + chat.text())
+from tests.fakes import Chat, make_file
 
 
-async def submit_tip(chat: Chat, *, about: str = "不确定的事情", body: tuple[str, ...] = ("某科长收受红包",),
-                     people: str | None = None, files: tuple = (), named: tuple[str, str] | None = None) -> str:
-    """Walk the wizard end to end; returns the receipt as shown (4×4 groups)."""
-    await chat.send("/report")
-    await chat.send(about)
-    if "I found these units" in chat.last or "我找到了" in chat.last:
-        await chat.press(chat.buttons()[0])
+def jpeg_with_gps() -> bytes:
+    """A real JPEG carrying camera and GPS EXIF, as a phone would send."""
+    img = Image.new("RGB", (64, 48), (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker-ZX"  # Make
+    exif[0x0110] = "SecretPhone 9"  # Model
+    gps = {1: "N", 2: (31.0, 14.0, 3.5), 3: "E", 4: (121.0, 28.0, 7.25)}
+    exif[0x8825] = gps
+    out = io.BytesIO()
+    img.save(out, format="JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+@pytest.fixture
+def photo():  # type: ignore[no-untyped-def]
+    return make_file(jpeg_with_gps(), filename="IMG_0001.jpg", content_type="image/jpeg", kind="photo")
+
+
+async def file_anonymous_tip(c: Chat, *, unit_search: str = "交通警察", details: tuple[str, ...] = ("他收受好处费。",),
+                             files: tuple = (), people: str | None = "张某，副总队长") -> str:
+    """Walk the wizard to an anonymous submission; returns the receipt digits."""
+    await c.send("/report")
+    await c.send(unit_search)
+    if any("都不是" in b for b in c.buttons()):  # matching units offered: take the best match
+        await c.press(c.buttons()[0])
     if people:
-        await chat.send(people)
+        await c.send(people)
     else:
-        await chat.press("Skip")
-    for part in body:
-        await chat.send(part)
-    await chat.press("Done")
+        await c.press("跳过")
+    for d in details:
+        await c.send(d)
+    await c.press("完成")
     for f in files:
-        await chat.attach(f)
-    await chat.press("No")
-    if named:
-        await chat.press("With my name")
-        await chat.send(named[0])
-        await chat.send(named[1])
-    else:
-        await chat.press("Anonymous")
-    await chat.press("Submit")
-    return receipt_from(chat)
+        await c.attach(f)
+    await c.press("完成" if files else "跳过")
+    await c.press("匿名举报")
+    replies = await c.press("提交")
+    text = replies[-1].text
+    digits = "".join(ch for ch in text.split("回执号码：")[1].split("请立即")[0] if ch.isdigit())
+    assert len(digits) == 16, text
+    return digits

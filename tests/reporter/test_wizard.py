@@ -1,160 +1,163 @@
-"""The tip wizard and receipts, end to end through the in-memory chat."""
+"""The tip wizard as a reporter on a phone meets it."""
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image
 from sqlalchemy import func, select
 
-from handlers.reporter.receipts import receipt_hash
-from storage.models import Attachment, Case, ConversationState, Tip
-from tests.conftest import TEST_SALT
-from tests.fakes import make_file
-from tests.reporter.conftest import submit_tip
+from handlers.deps import Deps
+from storage.models import Attachment, Case, ConversationState, Tip, TipMessage
+from tests.reporter.conftest import file_anonymous_tip
+from tests.test_core_conversation import table_counts
 
 
-async def count(deps, model) -> int:  # type: ignore[no-untyped-def]
-    async with deps.sessionmaker() as s:
-        return await s.scalar(select(func.count()).select_from(model))
+async def test_start_offers_report_and_check_buttons(chat) -> None:
+    c = chat()
+    await c.send("/start")
+    assert c.buttons()[:2] == ["我要举报（可匿名）", "凭回执查询举报"]
+    replies = await c.press("我要举报")
+    assert "第1步" in replies[-1].text
 
 
-async def test_anonymous_tip_with_unit_gets_receipt_and_case(chat, deps) -> None:  # type: ignore[no-untyped-def]
-    c = chat("r1", language_code="en")
-    await c.send("/report")
-    await c.send("交通")
-    assert "省公安厅交通警察总队" in c.buttons()
-    await c.press("省公安厅交通警察总队")
-    await c.send("王某，科长")
-    await c.send("2026年3月收了红包")
-    await c.send("金额五千元")
-    assert "2 messages" in c.last
-    await c.press("Done")
-    await c.press("No files")
-    await c.press("Anonymous")
-    assert "省公安厅交通警察总队" in c.last and "Nothing has been sent yet" in c.last
-    assert await count(deps, Tip) == 0  # nothing is a tip before confirmation
-    await c.press("Submit")
+async def test_anonymous_tip_becomes_a_case_with_a_receipt_shown_once(chat, deps: Deps, photo) -> None:
+    c = chat()
+    receipt = await file_anonymous_tip(c, details=("2024年3月，他收受好处费。", "有人亲眼看见。"), files=(photo,))
     text = c.last
-    assert "only key" in text and "cannot be recovered" in text
-    import re
-
-    receipt = re.search(r"(\d{4}) (\d{4}) (\d{4}) (\d{4})", text)
-    assert receipt is not None
-    digits = "".join(receipt.groups())
+    assert "唯一凭证" in text and "无法找回" in text
+    assert " ".join(receipt[i:i + 4] for i in range(0, 16, 4)) in text  # grouped 4×4
     async with deps.sessionmaker() as s:
         tip = (await s.scalars(select(Tip))).one()
         case = (await s.scalars(select(Case))).one()
-        assert tip.anonymous and tip.receipt_hash == receipt_hash(digits, TEST_SALT.encode())
-        assert digits not in tip.receipt_hash
-        assert case.tip_id == tip.id and case.source == "public_report" and case.unit_id == tip.unit_id is not None
-        assert deps.sealer.open_text(tip.key_id, tip.body_enc) == "2026年3月收了红包\n\n金额五千元"
-        assert deps.sealer.open_text(tip.key_id, tip.people_enc) == "王某，科长"
-        assert tip.reporter_contact_enc is None and tip.reporter_chat_enc is None
-        assert await s.scalar(select(func.count()).select_from(ConversationState)) == 0  # draft deleted
+        assert case.tip_id == tip.id and case.state == "received" and case.source == "public_report"
+        assert case.unit_id is not None and tip.anonymous
+        assert receipt not in tip.receipt_hash and len(tip.receipt_hash) == 64
+        body = deps.sealer.open_text(tip.key_id, tip.body_enc)
+        assert "收受好处费" in body and "亲眼看见" in body
+        assert b"\xe6\x94\xb6\xe5\x8f\x97" not in tip.body_enc  # "收受" is not stored in the clear
+        att = (await s.scalars(select(Attachment))).one()
+        assert att.tip_id == tip.id
+        assert await s.scalar(select(func.count()).select_from(ConversationState)) <= 1
+        row = await s.scalar(select(ConversationState))
+        assert row is None or row.conversation is None  # the draft is gone
+    # The receipt works once more for checking, from another chat (another channel even).
+    other = chat("another-phone")
+    replies = await other.send(f"/check {receipt}")
+    assert "等待受理" in replies[-1].text
 
 
-async def test_receipts_are_random_and_unique(chat) -> None:  # type: ignore[no-untyped-def]
-    a = await submit_tip(chat("a", language_code="en"))
-    b = await submit_tip(chat("b", language_code="en"))
-    assert a != b and len(a.replace(" ", "")) == 16
-
-
-async def test_back_and_cancel_at_every_step(chat, deps) -> None:  # type: ignore[no-untyped-def]
-    c = chat("r1", language_code="en")
+async def test_nothing_is_stored_until_confirmed_and_cancel_deletes_everything(chat, deps: Deps, photo) -> None:
+    before = await table_counts(deps)
+    c = chat()
     await c.send("/report")
-    await c.send("某局")
+    await c.press("不确定")
+    await c.press("跳过")
+    await c.send("一些情况")
+    await c.press("完成")
+    await c.attach(photo)
+    async with deps.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Tip)) == 0
+    replies = await c.press("取消")
+    assert "已删除" in replies[-1].text
+    after = await table_counts(deps)
+    assert after == before
+
+
+async def test_back_returns_to_the_previous_question_keeping_answers(chat, deps: Deps) -> None:
+    c = chat()
+    await c.send("/report")
+    await c.press("不确定")
     await c.send("李某")
     await c.send("第一段")
-    await c.press("Back")
-    assert "Step 2 of 6" in c.last
-    await c.press("Back")
-    assert "Step 1 of 6" in c.last
-    await c.send("某单位")
-    await c.press("Skip")
-    await c.press("Done")  # the body typed earlier is kept
-    assert "Step 4 of 6" in c.last
-    await c.press("Cancel")
-    assert "deleted" in c.last
-    assert await count(deps, ConversationState) == 0 and await count(deps, Tip) == 0
-    # the old buttons are stale now
-    await c.send(None, button=c.history[-2].buttons[0][0].data)
-    assert "earlier conversation" in c.last
+    await c.press("返回")
+    assert "第2步" in c.last
+    await c.send("王某")  # changed answer
+    await c.press("完成")
+    await c.press("跳过")
+    await c.press("匿名举报")
+    summary = c.last
+    assert "王某" in summary and "第一段" in summary and "李某" not in summary
 
 
-async def test_draft_survives_restart_and_expires(chat, dispatcher, deps, clock) -> None:  # type: ignore[no-untyped-def]
-    from handlers.app import make_dispatcher
-    from tests.fakes import Chat
-
-    c = chat("r1", language_code="en")
+async def test_named_tip_keeps_name_and_contact_only_encrypted(chat, deps: Deps) -> None:
+    c = chat("named-reporter")
     await c.send("/report")
-    await c.send("某单位")
-    # a new dispatcher (a restart) continues the same draft
-    c2 = Chat(dispatcher=make_dispatcher(deps), external_id="r1", language_code="en")
-    await c2.send("张某")
-    assert "Step 3 of 6" in c2.last
-    clock.advance(hours=25)
-    await c2.send("还有事情")
-    assert "expired" in c2.last and "deleted" in c2.last
-    assert await count(deps, ConversationState) == 0
-
-
-async def test_bad_input_keeps_the_draft(chat, deps) -> None:  # type: ignore[no-untyped-def]
-    c = chat("r1", language_code="en")
-    await c.send("/report")
-    await c.send("某单位")
-    await c.press("Skip")
-    await c.send("第一段内容")
-    await c.send("   ")
-    assert "empty" in c.last
-    await c.send("x" * 100_000)
-    assert "too long" in c.last
-    await c.attach(make_file(b"RIFF", filename="a.ogg", content_type="audio/ogg", kind="voice"))
-    assert "file step" in c.history[-2].text
-    await c.send(None, button="c:deadbeef:done")
-    assert "earlier conversation" in c.last
-    await c.press("Done")
-    await c.attach(make_file(b"RIFF", filename="a.ogg", content_type="audio/ogg", kind="voice"))
-    assert "can't accept" in c.history[-2].text
-    await c.attach(make_file(b"", filename="big.pdf", size=50 * 1024 * 1024).model_copy(update={"data": None}))
-    assert "larger than 20 MB" in c.history[-2].text
-    await c.attach(make_file(b"%PDF-1.4 ok", filename="ok.pdf"))
-    assert "Files so far: 1" in c.last
-    await c.press("No more files")
-    await c.press("Anonymous")
-    assert "第一段内容" in c.last and "Files: 1" in c.last
-
-
-async def test_chinese_by_default(chat) -> None:  # type: ignore[no-untyped-def]
-    c = chat("r1")
-    await c.send("/report")
-    assert "第1步" in c.last and "不确定" in c.buttons()
-
-
-def jpeg_with_gps() -> bytes:
-    im = Image.new("RGB", (32, 24), (200, 10, 10))
-    exif = Image.Exif()
-    exif[0x010F] = "SecretPhoneMaker"  # Make
-    gps = {1: "N", 2: (39.0, 54.0, 27.0), 3: "E", 4: (116.0, 23.0, 17.0)}
-    exif[0x8825] = gps
-    out = io.BytesIO()
-    im.save(out, format="JPEG", exif=exif.tobytes())
-    data = out.getvalue()
-    assert b"SecretPhoneMaker" in data and Image.open(io.BytesIO(data)).getexif().get_ifd(0x8825)
-    return data
-
-
-async def test_photo_loses_exif_and_gps_and_is_encrypted(chat, deps) -> None:  # type: ignore[no-untyped-def]
-    photo = jpeg_with_gps()
-    await submit_tip(chat("r1", language_code="en"),
-                     files=(make_file(photo, filename="IMG_0001.jpg", content_type="image/jpeg", kind="photo"),))
+    await c.send("法院")
+    await c.press("高级人民法院")
+    await c.press("跳过")
+    await c.send("审判中有人打招呼。")
+    await c.press("完成")
+    await c.press("跳过")
+    await c.press("实名举报")
+    await c.send("赵实名")
+    await c.send("13900001111")
+    assert "赵实名" in c.last and "13900001111" in c.last
+    await c.press("提交")
+    assert "受理后我们会告知您" in c.last
     async with deps.sessionmaker() as s:
-        att = (await s.scalars(select(Attachment))).one()
-        assert b"SecretPhoneMaker" not in att.data_enc and b"\xff\xd8" != att.data_enc[:2]
-        data = deps.sealer.open(att.key_id, att.data_enc)
-        assert deps.sealer.open_text(att.key_id, att.filename_enc) == "IMG_0001.jpg"
-    assert b"SecretPhoneMaker" not in data
-    im = Image.open(io.BytesIO(data))
-    assert im.size == (32, 24)
-    exif = im.getexif()
-    assert not exif.get_ifd(0x8825) and 0x010F not in exif
+        tip = (await s.scalars(select(Tip))).one()
+        assert not tip.anonymous
+        assert deps.sealer.open_text(tip.key_id, tip.reporter_name_enc) == "赵实名"
+        assert deps.sealer.open_text(tip.key_id, tip.reporter_contact_enc) == "13900001111"
+        assert deps.sealer.open_text(tip.key_id, tip.reporter_chat_enc) == "memory\x1fnamed-reporter"
+        for blob in (tip.reporter_name_enc, tip.reporter_contact_enc, tip.reporter_chat_enc):
+            assert b"13900001111" not in blob and "赵实名".encode() not in blob
+
+
+async def test_typing_a_unit_offers_matches_and_free_text_is_kept_otherwise(chat, deps: Deps) -> None:
+    c = chat()
+    await c.send("/report")
+    await c.send("财政")
+    assert "省财政厅" in c.buttons()
+    await c.press("都不是")
+    await c.press("跳过")
+    await c.send("情况")
+    await c.press("完成")
+    await c.press("跳过")
+    await c.press("匿名举报")
+    assert "反映对象：财政" in c.last
+
+
+async def test_draft_survives_a_restart_and_expires_after_a_day(chat, deps: Deps, clock) -> None:
+    c = chat()
+    await c.send("/report")
+    await c.press("不确定")
+    await c.press("跳过")
+    await c.send("第一部分")
+    clock.advance(hours=23)
+    replies = await c.send("第二部分")
+    assert "已收到" in replies[-1].text
+    clock.advance(hours=24, minutes=1)
+    replies = await c.press("完成")
+    assert "已过期" in replies[0].text
+    async with deps.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Tip)) == 0
+
+
+async def test_bad_input_is_answered_and_loses_nothing(chat, deps: Deps) -> None:
+    c = chat()
+    await c.send("/report")
+    await c.press("不确定")
+    await c.press("跳过")
+    await c.send("已经写好的第一段")
+    assert "没有收到文字" in c.text(await c.send(None))
+    assert "太长" in (await c.send("字" * 100_000))[-1].text
+    assert "已失效" in (await c.send(None, button="c:00000000:done"))[-1].text
+    await c.press("完成")
+    await c.press("跳过")
+    await c.press("匿名举报")
+    assert "已经写好的第一段" in c.last
+
+
+async def test_receipt_check_shows_status_and_accepts_more_material(chat, deps: Deps) -> None:
+    receipt = await file_anonymous_tip(chat())
+    c = chat("later")
+    await c.send("/check")
+    replies = await c.send(" ".join(receipt[i:i + 4] for i in range(0, 16, 4)))
+    assert "等待受理" in replies[-1].text and "之后再来查询" in replies[-1].text
+    await c.press("补充情况")
+    await c.send("还有一个细节。")
+    assert "已加入" in c.history[-2].text
+    async with deps.sessionmaker() as s:
+        msg = (await s.scalars(select(TipMessage))).one()
+        assert deps.sealer.open_text(msg.key_id, msg.body_enc) == "还有一个细节。"
+    await c.press("结束")
+    assert "妥善保管" in c.last
