@@ -24,6 +24,7 @@ from handlers.clock import Clock
 from handlers.config import Config
 from handlers.schedule import digest as digest_mod
 from handlers.schedule.ticker import tick
+from handlers.reporter.tips import purge_orphan_attachments
 from handlers.state import purge_expired
 from handlers.workdays import is_workday
 from storage.crypto import Sealer
@@ -83,6 +84,8 @@ class ClockJobs:
             s.info["config"], s.info["sealer"] = self.config, self.sealer
             result = await tick(s, now, self.config)
             await purge_expired(s, now)
+            # Files of drafts that can no longer be continued are deleted, not kept.
+            await purge_orphan_attachments(s, now - timedelta(hours=self.config.draft_ttl_hours))
         if result.reminders or result.escalations:
             log.info("clock: %d reminders, %d escalations", result.reminders, result.escalations)
 

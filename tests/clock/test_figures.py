@@ -170,3 +170,26 @@ async def test_report_command_writes_csv_and_xlsx(deps: Deps, tmp_path) -> None:
     bad = subprocess.run([sys.executable, "-m", "bot", "report", "--from", "March", "--to", "2026-03-31"],
                          capture_output=True, text=True, env=env, timeout=60)
     assert bad.returncode == 2 and "--from" in bad.stderr
+
+
+async def test_minute_job_deletes_expired_drafts_and_their_files(chat, deps: Deps, clock) -> None:
+    from bot.scheduler import ClockJobs
+    from storage.models import Attachment, ConversationState
+    from tests.fakes import make_file
+
+    c = chat()
+    await c.send("/report")
+    await c.press("不确定")
+    await c.press("跳过")
+    await c.send("草稿")
+    await c.press("完成")
+    await c.attach(make_file(b"%PDF-1.4 draft", filename="d.pdf"))
+    jobs = ClockJobs(deps.sessionmaker, deps.config, clock, deps.sealer)
+    await jobs.minute()
+    async with deps.sessionmaker() as s:
+        assert len((await s.scalars(select(Attachment))).all()) == 1  # a live draft keeps its file
+    clock.advance(hours=deps.config.draft_ttl_hours + 1)
+    await jobs.minute()
+    async with deps.sessionmaker() as s:
+        assert (await s.scalars(select(Attachment))).all() == []
+        assert (await s.scalars(select(ConversationState))).all() == []
