@@ -19,6 +19,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import DeliveryError, OutputChannel
+from bot.tasks import cancel_quietly
 from handlers.clock import Clock
 from handlers.config import Config
 from handlers.events import Reply
@@ -219,13 +220,8 @@ class DeliveryWorker:
         self._task = asyncio.create_task(self.run(), name="outbox-delivery")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._task = None
+        await cancel_quietly(self._task)
+        self._task = None
 
 
 __all__ = ["DeliveryWorker", "Limits", "defaultdict"]

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.tasks import cancel_quietly
 from handlers.clock import Clock
 from handlers.config import Config
 from handlers.schedule import digest as digest_mod
@@ -159,12 +160,8 @@ class Scheduler:
         self._task = asyncio.create_task(self._loop(), name="scheduler-lease")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel_quietly(self._task)
+        self._task = None
         self._stop_aps()
         await release_lease(self.sm, self.owner)
 

@@ -77,6 +77,15 @@ async def unit_buttons(ctx: Context, query: str, prefix: str) -> list:  # type: 
     return [[ctx.button(u.name, f"{prefix}{u.id}")] for u in rows]
 
 
+async def offer_units(ctx: Context) -> None:
+    """Units matching what was typed, as buttons ``u:<id>``."""
+    rows = await unit_buttons(ctx, (ctx.text or "").strip(), "u:")
+    if not rows:
+        ctx.reply(ctx._("No unit matches. Please type another part of its name."))
+        return
+    ctx.reply(ctx._("Which one?"), buttons=rows)
+
+
 class CaseInput(Conversation):
     """Typed input for a case action: forward (body, reason), conclude (number), ask, note."""
 
@@ -256,11 +265,7 @@ class NewCase(Conversation):
             ctx.state.goto("summary")
             ctx.reply(ctx._("Summarise the clue in a few sentences."))
             return
-        rows = await unit_buttons(ctx, (ctx.text or "").strip(), "u:")
-        if not rows:
-            ctx.reply(ctx._("No unit matches. Please type another part of its name."))
-            return
-        ctx.reply(ctx._("Which one?"), buttons=rows)
+        await offer_units(ctx)
 
     async def on_summary(self, ctx: Context) -> None:
         text = (ctx.text or "").strip()
@@ -300,11 +305,7 @@ class Intake(Conversation):
                 return
             ctx.reply(ctx._("Case {ref} now concerns {unit} and goes to its joint group.").format(ref=case.reference, unit=unit.name))
             return
-        rows = await unit_buttons(ctx, (ctx.text or "").strip(), "u:")
-        if not rows:
-            ctx.reply(ctx._("No unit matches. Please type another part of its name."))
-            return
-        ctx.reply(ctx._("Which one?"), buttons=rows)
+        await offer_units(ctx)
 
 
 def make_router() -> Router:

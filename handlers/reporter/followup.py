@@ -96,6 +96,15 @@ class CheckConversation(Conversation):
             ctx.reply(ctx._("This check has ended. Please start again with /check."))
         return tip
 
+    async def _step_tip(self, ctx: Context) -> Tip | None:
+        """The tip of this session for an input step; None when the step is over (ended, or Back)."""
+        tip = await self._tip(ctx)
+        if tip is not None and ctx.button_value == "menu":
+            ctx.state.goto("menu")
+            await self.show(ctx, tip)
+            return None
+        return tip
+
     async def show(self, ctx: Context, tip: Tip) -> None:
         _ = ctx._
         case = await case_for(ctx.session, tip)
@@ -151,12 +160,8 @@ class CheckConversation(Conversation):
             await self.show(ctx, tip)
 
     async def on_answer(self, ctx: Context) -> None:
-        tip = await self._tip(ctx)
+        tip = await self._step_tip(ctx)
         if tip is None:
-            return
-        if ctx.button_value == "menu":
-            ctx.state.goto("menu")
-            await self.show(ctx, tip)
             return
         if not ctx.text or not ctx.text.strip():
             ctx.reply(ctx._("I did not receive any text. Please type your answer."))
@@ -172,12 +177,8 @@ class CheckConversation(Conversation):
         await self.show(ctx, tip)
 
     async def on_add_text(self, ctx: Context) -> None:
-        tip = await self._tip(ctx)
+        tip = await self._step_tip(ctx)
         if tip is None:
-            return
-        if ctx.button_value == "menu":
-            ctx.state.goto("menu")
-            await self.show(ctx, tip)
             return
         if ctx.attachment is not None:
             await self.on_add_file(ctx)
@@ -191,12 +192,8 @@ class CheckConversation(Conversation):
         await self.show(ctx, tip)
 
     async def on_add_file(self, ctx: Context) -> None:
-        tip = await self._tip(ctx)
+        tip = await self._step_tip(ctx)
         if tip is None:
-            return
-        if ctx.button_value == "menu":
-            ctx.state.goto("menu")
-            await self.show(ctx, tip)
             return
         f = ctx.attachment
         if f is None:
