@@ -149,3 +149,37 @@ async def test_supervisor_status_and_daily_digest_chart(tg: Running, deps: Deps,
     assert Image.open(io.BytesIO(png)).format == "PNG"
     digest_text = tg.standin.texts_to(701)[-1]
     assert case.reference in digest_text and "收受好处费" not in digest_text
+
+
+async def test_the_delivery_worker_honours_telegrams_429_and_403(tg: Running, deps: Deps, clock) -> None:
+    from handlers.events import Reply
+    from handlers.notify import notify_staff
+    from storage.models import ChatIdentity, Outbox, Staff
+    from tests.conftest import bind_staff
+
+    await bind_staff(deps, "o05-f1", "9001", channel="telegram")
+    await bind_staff(deps, "o05-f2", "9002", channel="telegram")
+    async with deps.sessionmaker() as s, s.begin():
+        for login in ("o05-f1", "o05-f2"):
+            staff = await s.scalar(select(Staff).where(Staff.login == login))
+            await notify_staff(s, staff.id, lambda _: Reply(text="提醒 L-9"), kind="reminder", now=clock.now(),
+                               config=deps.config)
+    tg.standin.fail_next["sendMessage"] = (429, "Too Many Requests: retry after 40", {"retry_after": 40})
+    tg.standin.blocked.add(9002)
+    await deliver_outbox(tg, deps)
+    async with deps.sessionmaker() as s:
+        rows = {r.identity_id: r for r in (await s.scalars(select(Outbox))).all()}
+        idents = {i.external_id: i for i in (await s.scalars(select(ChatIdentity).where(
+            ChatIdentity.channel == "telegram"))).all()}
+    first, blocked = rows[idents["9001"].id], rows[idents["9002"].id]
+    assert first.status == "pending" and first.next_attempt_at >= clock.now() + timedelta(seconds=40)
+    assert blocked.status == "dead" and idents["9002"].blocked_at is not None  # not retried forever
+    assert tg.standin.shown_in(9001) == [] and tg.standin.shown_in(9002) == []
+    await deliver_outbox(tg, deps)
+    assert tg.standin.shown_in(9001) == []  # not before Telegram's retry_after
+    clock.advance(seconds=41)
+    await deliver_outbox(tg, deps)
+    assert tg.standin.shown_in(9001) == ["提醒 L-9"]  # delivered once, after Telegram's wait
+    await deliver_outbox(tg, deps)
+    assert tg.standin.shown_in(9001) == ["提醒 L-9"]
+    assert len([c for c in tg.standin.sent_to(9002)]) == 1  # the blocked chat was tried once only
