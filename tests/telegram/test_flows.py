@@ -183,3 +183,39 @@ async def test_the_delivery_worker_honours_telegrams_429_and_403(tg: Running, de
     await deliver_outbox(tg, deps)
     assert tg.standin.shown_in(9001) == ["提醒 L-9"]
     assert len([c for c in tg.standin.sent_to(9002)]) == 1  # the blocked chat was tried once only
+
+
+async def test_a_named_reporter_on_telegram_gets_the_teams_question_pushed(tg: Running, deps: Deps) -> None:
+    from tests.cases.conftest import bind_group, press_data
+    from tests.fakes import Chat
+
+    await bind_group(deps, "jg1")
+    p = tg.phone(4100)
+    await p.send("/report")
+    await p.send("交通警察")
+    await p.press("交通警察总队")
+    await p.press("跳过")
+    await p.send("他收受好处费。")
+    await p.press("完成")
+    await p.press("跳过")
+    await p.press("实名举报")
+    await p.send("赵实名")
+    await p.send("13900001111")
+    await p.press("提交")
+    async with deps.sessionmaker() as s:
+        tip = (await s.scalars(select(Tip))).one()
+        case = (await s.scalars(select(Case))).one()
+        assert not tip.anonymous
+        assert deps.sealer.open_text(tip.key_id, tip.reporter_chat_enc) == "telegram\x1f4100"
+    lead = Chat(dispatcher=tg.service.dispatcher, external_id="staff-o02-lead")
+    await lead.send(f"/case {case.reference}")
+    await lead.press("受理")
+    await lead.press("组")
+    await lead.press("✔")
+    await press_data(lead, f"a:case:{case.id}.ask")
+    await lead.send("具体金额是多少？")
+    shown = len(tg.standin.shown_in(4100))
+    assert await deliver_outbox(tg, deps) >= 1
+    pushed = tg.standin.shown_in(4100)[shown:]
+    assert pushed, "the question notice reached the named reporter's Telegram chat"
+    assert "/check" in "".join(pushed) and "具体金额是多少" not in "".join(pushed)  # read with the receipt
