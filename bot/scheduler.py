@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -59,6 +60,15 @@ async def release_lease(sm: async_sessionmaker[AsyncSession], owner: str) -> Non
     async with sm() as s, s.begin():
         await s.execute(update(SchedulerLease).where(SchedulerLease.name == LEASE_NAME, SchedulerLease.owner == owner)
                         .values(expires_at=datetime(2000, 1, 1).astimezone()))
+
+
+def jobstore_url(async_url: str) -> str:
+    """APScheduler's job store (synchronous). On SQLite it gets a file of its own: its writes
+    block the event loop, and would deadlock with an aiosqlite transaction on the same file."""
+    url = make_url(sync_url(async_url))
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return url.set(database=url.database + "-jobs").render_as_string(hide_password=False)
+    return url.render_as_string(hide_password=False)
 
 
 class ClockJobs:
@@ -105,7 +115,7 @@ class Scheduler:
         return self.aps is not None
 
     def _start_aps(self) -> None:
-        store = SQLAlchemyJobStore(url=sync_url(self.config.database_url), tablename="apscheduler_jobs")
+        store = SQLAlchemyJobStore(url=jobstore_url(self.config.database_url), tablename="apscheduler_jobs")
         aps = AsyncIOScheduler(jobstores={"default": store}, timezone=self.config.tz)
         # Jobs are stored by reference, so any owner can run them after a take-over.
         aps.add_job("bot.scheduler:run_minute", "interval", seconds=self.minute_seconds, id="minute",

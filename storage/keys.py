@@ -25,6 +25,9 @@ SEALED: list[tuple[Any, str, tuple[str, ...]]] = [
     (Outbox, "key_id", ("address_enc",)),
 ]
 BATCH = 200
+# Attachments hold up to max_attachment_bytes each (20 MB by default): a batch of 200 could
+# need gigabytes, so they go a few at a time (peak memory ~ batch × size × 2).
+BATCH_BY_TABLE = {"attachments": 8}
 
 
 async def rotate(session: AsyncSession, sealer: Sealer) -> dict[str, int]:
@@ -35,7 +38,7 @@ async def rotate(session: AsyncSession, sealer: Sealer) -> dict[str, int]:
         kc = getattr(model, key_col)
         n = 0
         while True:
-            rows = (await session.scalars(select(model).where(kc.is_not(None), kc != current).limit(BATCH))).all()
+            rows = (await session.scalars(select(model).where(kc.is_not(None), kc != current).limit(BATCH_BY_TABLE.get(model.__tablename__, BATCH)))).all()
             if not rows:
                 break
             for row in rows:
