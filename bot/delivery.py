@@ -63,10 +63,11 @@ class DeliveryWorker:
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], channels: dict[str, OutputChannel],
                  sealer: Sealer, clock: Clock, config: Config, *, limits: dict[str, Limits] | None = None,
-                 poll_seconds: float = 1.0, max_attempts: int = MAX_ATTEMPTS) -> None:
+                 poll_seconds: float = 1.0, max_attempts: int = MAX_ATTEMPTS,
+                 claim_lease: timedelta = CLAIM_LEASE) -> None:
         self.sm, self.channels, self.sealer, self.clock, self.config = sessionmaker, channels, sealer, clock, config
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
-        self.poll_seconds, self.max_attempts = poll_seconds, max_attempts
+        self.poll_seconds, self.max_attempts, self.claim_lease = poll_seconds, max_attempts, claim_lease
         self._overall: dict[str, AsyncLimiter] = {}
         self._per_chat: dict[tuple[str, str], AsyncLimiter] = {}
         self._task: asyncio.Task[None] | None = None
@@ -100,7 +101,7 @@ class DeliveryWorker:
                 q = q.with_for_update(skip_locked=True)
             for oid in (await s.scalars(q)).all():
                 res = await s.execute(update(Outbox).where(Outbox.id == oid, due).values(
-                    status=OutboxStatus.sending.value, locked_until=now + CLAIM_LEASE, attempts=Outbox.attempts + 1))
+                    status=OutboxStatus.sending.value, locked_until=now + self.claim_lease, attempts=Outbox.attempts + 1))
                 if res.rowcount == 1:  # type: ignore[attr-defined]
                     claimed.append(oid)
         return claimed
