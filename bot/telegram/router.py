@@ -3,11 +3,12 @@ neutral dispatcher; its replies are rendered back into the same chat."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.types import CallbackQuery, Message
 
 from bot.telegram.deliver import deliver
@@ -16,6 +17,9 @@ from handlers.dispatcher import Dispatcher
 from handlers.events import InboundEvent, Reply
 
 log = logging.getLogger("lianzu.telegram")
+# Longest Telegram-requested pause an answer waits for before giving up on it.
+MAX_ANSWER_WAIT_SECONDS = 30
+pause = asyncio.sleep  # tests record the pause instead of sleeping
 
 
 def make_router(dispatcher: Dispatcher) -> Router:
@@ -47,7 +51,15 @@ async def _answer(bot: Bot, chat_id: int, replies: list[Reply], *, pressed: int 
     for i, reply in enumerate(replies):
         edit = pressed if (reply.edit and i == 0) else None
         try:
-            await deliver(bot, chat_id, reply, edit_message_id=edit)
+            try:
+                await deliver(bot, chat_id, reply, edit_message_id=edit)
+            except TelegramRetryAfter as exc:
+                # A burst to one chat (a long reply in parts): the person is waiting for this
+                # answer, so wait as Telegram asks, once, then send it again.
+                if exc.retry_after > MAX_ANSWER_WAIT_SECONDS:
+                    raise
+                await pause(exc.retry_after)
+                await deliver(bot, chat_id, reply, edit_message_id=edit)
         except TelegramAPIError as exc:
             # The change is committed; only showing it failed. Log the kind, never the chat.
             log.warning("reply not delivered: %s", type(exc).__name__)

@@ -90,6 +90,10 @@ class BotAPIStandIn:
     def texts_to(self, chat_id: int) -> list[str]:
         return [c.params.get("text", "") for c in self.sent_to(chat_id) if "text" in c.params]
 
+    def shown_in(self, chat_id: int) -> list[str]:
+        """Texts that really arrived in a chat (refused calls are recorded but not shown)."""
+        return [m.get("text", "") for (c, _mid), m in sorted(self.messages.items()) if c == chat_id]
+
     async def wait_for(self, predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
         """Waits (on the event loop, not the clock) until the bot has made the expected calls."""
         async def poll() -> None:

@@ -149,3 +149,73 @@ async def test_supervisor_status_and_daily_digest_chart(tg: Running, deps: Deps,
     assert Image.open(io.BytesIO(png)).format == "PNG"
     digest_text = tg.standin.texts_to(701)[-1]
     assert case.reference in digest_text and "收受好处费" not in digest_text
+
+
+async def test_the_delivery_worker_honours_telegrams_429_and_403(tg: Running, deps: Deps, clock) -> None:
+    from handlers.events import Reply
+    from handlers.notify import notify_staff
+    from storage.models import ChatIdentity, Outbox, Staff
+    from tests.conftest import bind_staff
+
+    await bind_staff(deps, "o05-f1", "9001", channel="telegram")
+    await bind_staff(deps, "o05-f2", "9002", channel="telegram")
+    async with deps.sessionmaker() as s, s.begin():
+        for login in ("o05-f1", "o05-f2"):
+            staff = await s.scalar(select(Staff).where(Staff.login == login))
+            await notify_staff(s, staff.id, lambda _: Reply(text="提醒 L-9"), kind="reminder", now=clock.now(),
+                               config=deps.config)
+    tg.standin.fail_next["sendMessage"] = (429, "Too Many Requests: retry after 40", {"retry_after": 40})
+    tg.standin.blocked.add(9002)
+    await deliver_outbox(tg, deps)
+    async with deps.sessionmaker() as s:
+        rows = {r.identity_id: r for r in (await s.scalars(select(Outbox))).all()}
+        idents = {i.external_id: i for i in (await s.scalars(select(ChatIdentity).where(
+            ChatIdentity.channel == "telegram"))).all()}
+    first, blocked = rows[idents["9001"].id], rows[idents["9002"].id]
+    assert first.status == "pending" and first.next_attempt_at >= clock.now() + timedelta(seconds=40)
+    assert blocked.status == "dead" and idents["9002"].blocked_at is not None  # not retried forever
+    assert tg.standin.shown_in(9001) == [] and tg.standin.shown_in(9002) == []
+    await deliver_outbox(tg, deps)
+    assert tg.standin.shown_in(9001) == []  # not before Telegram's retry_after
+    clock.advance(seconds=41)
+    await deliver_outbox(tg, deps)
+    assert tg.standin.shown_in(9001) == ["提醒 L-9"]  # delivered once, after Telegram's wait
+    await deliver_outbox(tg, deps)
+    assert tg.standin.shown_in(9001) == ["提醒 L-9"]
+    assert len([c for c in tg.standin.sent_to(9002)]) == 1  # the blocked chat was tried once only
+
+
+async def test_a_named_reporter_on_telegram_gets_the_teams_question_pushed(tg: Running, deps: Deps) -> None:
+    from tests.cases.conftest import bind_group, press_data
+    from tests.fakes import Chat
+
+    await bind_group(deps, "jg1")
+    p = tg.phone(4100)
+    await p.send("/report")
+    await p.send("交通警察")
+    await p.press("交通警察总队")
+    await p.press("跳过")
+    await p.send("他收受好处费。")
+    await p.press("完成")
+    await p.press("跳过")
+    await p.press("实名举报")
+    await p.send("赵实名")
+    await p.send("13900001111")
+    await p.press("提交")
+    async with deps.sessionmaker() as s:
+        tip = (await s.scalars(select(Tip))).one()
+        case = (await s.scalars(select(Case))).one()
+        assert not tip.anonymous
+        assert deps.sealer.open_text(tip.key_id, tip.reporter_chat_enc) == "telegram\x1f4100"
+    lead = Chat(dispatcher=tg.service.dispatcher, external_id="staff-o02-lead")
+    await lead.send(f"/case {case.reference}")
+    await lead.press("受理")
+    await lead.press("组")
+    await lead.press("✔")
+    await press_data(lead, f"a:case:{case.id}.ask")
+    await lead.send("具体金额是多少？")
+    shown = len(tg.standin.shown_in(4100))
+    assert await deliver_outbox(tg, deps) >= 1
+    pushed = tg.standin.shown_in(4100)[shown:]
+    assert pushed, "the question notice reached the named reporter's Telegram chat"
+    assert "/check" in "".join(pushed) and "具体金额是多少" not in "".join(pushed)  # read with the receipt

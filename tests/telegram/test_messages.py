@@ -190,3 +190,19 @@ async def test_malformed_updates_do_not_crash_and_change_nothing(webhook: Runnin
     assert len(texts) == 1 and ("太长" in texts[0] or "too long" in texts[0])
     assert await count(deps, ConversationState) == states
     assert isinstance(webhook.service, TelegramService)
+
+
+async def test_an_answer_refused_with_429_is_sent_after_telegrams_pause(tg: Running, monkeypatch) -> None:
+    import bot.telegram.router as tg_router
+
+    waited: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr(tg_router, "pause", record)
+    p = tg.phone(213)
+    tg.standin.fail_next["sendMessage"] = (429, "Too Many Requests: retry after 3", {"retry_after": 3})
+    await p.send("/help")
+    assert waited == [3]
+    assert len(tg.standin.shown_in(213)) == 1  # not lost, not doubled
