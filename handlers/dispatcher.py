@@ -99,7 +99,8 @@ class Dispatcher:
     # -- pieces ------------------------------------------------------------------------
 
     async def _first_time(self, session: AsyncSession, event: InboundEvent) -> bool:
-        key = (event.dedupe_key or "")[:128]
+        # Keyed hash: some platforms' keys hold the sender (WeCom events: FromUserName + CreateTime).
+        key = sender_key(self.deps.config.salt, event.channel, event.dedupe_key or "", purpose="dedupe")
         if await session.get(InboundSeen, (event.channel, key)) is not None:
             return False
         try:
