@@ -40,6 +40,28 @@ def add_telegram(app: App) -> None:
     app.services.append(service)
 
 
+def add_wecom(app: App) -> None:
+    """WeCom (issue 8): the callback on the shared web server, and the channel for pushes."""
+    from wechatpy.enterprise.crypto import WeChatCrypto
+
+    from bot.wecom.callback import WeComCallback
+    from bot.wecom.channel import WeComChannel
+    from bot.wecom.client import LianzuWeComClient
+
+    s = app.settings
+    assert s.wecom_corp_id and s.wecom_secret and s.wecom_token and s.wecom_aes_key and s.wecom_agent_id is not None
+    client = LianzuWeComClient(s.wecom_corp_id, s.wecom_secret.get_secret_value(), api_base=s.wecom_api_base,
+                               database_url=s.database_url)
+    channel = WeComChannel(client, s.wecom_agent_id, app.dispatcher, cards=s.wecom_cards)
+    crypto = WeChatCrypto(s.wecom_token.get_secret_value(), s.wecom_aes_key.get_secret_value(), s.wecom_corp_id)
+    callback = WeComCallback(crypto, channel, app.dispatcher.handle, max_attachment_bytes=s.max_attachment_bytes,
+                             numbered=not s.wecom_cards)
+    web = shared_web(app)
+    web.add_route("GET", s.wecom_callback_path, callback.verify)
+    web.add_route("POST", s.wecom_callback_path, callback.receive)
+    app.channels[channel.name] = channel
+
+
 async def start_services(app: App) -> ConsoleChannel | None:
     """Start every configured service; returns the console channel if it is on."""
     console = None
@@ -48,6 +70,8 @@ async def start_services(app: App) -> ConsoleChannel | None:
         app.channels["console"] = console
     if app.settings.telegram_token is not None:
         add_telegram(app)
+    if app.settings.wecom_enabled:
+        add_wecom(app)
     deps = app.deps
     app.services.append(DeliveryWorker(deps.sessionmaker, app.channels, deps.sealer, deps.clock, deps.config))
     app.services.append(Scheduler(deps.sessionmaker, deps.config, deps.clock, deps.sealer))

@@ -34,6 +34,17 @@ class Settings(Config, BaseSettings):
     telegram_webhook_path: str = Field(default="/telegram/webhook", pattern=r"^/")
     telegram_webhook_secret: SecretStr | None = Field(default=None, description="X-Telegram-Bot-Api-Secret-Token")
 
+    # WeCom / 企业微信 (issue 8): a self-built app; all five of corp id, agent id, secret,
+    # callback token and EncodingAESKey, or none. See docs/wecom.md.
+    wecom_corp_id: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_secret: SecretStr | None = None
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = Field(default=None, description="EncodingAESKey, 43 characters")
+    wecom_api_base: str = Field(default="https://qyapi.weixin.qq.com/cgi-bin/", description="private deployments: their own API base")
+    wecom_callback_path: str = Field(default="/wecom/callback", pattern=r"^/")
+    wecom_cards: bool = Field(default=False, description="buttons as template cards instead of numbered text menus")
+
     # The web server shared by the Telegram webhook and the WeCom callback.
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=1, le=65535)
@@ -60,6 +71,22 @@ class Settings(Config, BaseSettings):
                                  "LIANZU_TELEGRAM_WEBHOOK_SECRET")
         return self
 
+    @model_validator(mode="after")
+    def _wecom(self) -> "Settings":
+        parts = {"LIANZU_WECOM_CORP_ID": self.wecom_corp_id, "LIANZU_WECOM_AGENT_ID": self.wecom_agent_id,
+                 "LIANZU_WECOM_SECRET": self.wecom_secret, "LIANZU_WECOM_TOKEN": self.wecom_token,
+                 "LIANZU_WECOM_AES_KEY": self.wecom_aes_key}
+        missing = [k for k, v in parts.items() if v is None]
+        if 0 < len(missing) < len(parts):
+            raise ValueError("WeCom needs all five settings or none; missing: " + ", ".join(missing))
+        if self.wecom_aes_key is not None and len(self.wecom_aes_key.get_secret_value()) != 43:
+            raise ValueError("LIANZU_WECOM_AES_KEY (EncodingAESKey) must be 43 characters")
+        return self
+
+    @property
+    def wecom_enabled(self) -> bool:
+        return self.wecom_corp_id is not None
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, v: str) -> str:
@@ -71,7 +98,7 @@ class Settings(Config, BaseSettings):
     def console_enabled(self) -> bool:
         if self.console is not None:
             return self.console
-        return self.telegram_token is None
+        return self.telegram_token is None and self.wecom_corp_id is None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -234,6 +234,19 @@ class Dispatcher:
         if ctx.replies:
             ctx.state.menu = []
 
+    async def remember_menu(self, channel: str, external_id: str, reply: Reply) -> None:
+        """A channel that shows buttons as numbered text calls this after pushing a reply with
+        buttons, so that "1" answers the notice just shown. (Pushes go only to staff and named
+        reporters; anonymous reporters are never pushed anything.)"""
+        data = [b.data for b in reply.flat_buttons()]
+        if not data:
+            return
+        key = sender_key(self.deps.config.salt, channel, external_id)
+        async with self.deps.sessionmaker() as session, session.begin():
+            state = await StateHandle.load(session, key, self.deps.sealer, self.deps.clock.now())
+            state.menu = data
+            await state.save(session)
+
     # -- used by /start and /help ------------------------------------------------------
 
     def visible_commands(self, ctx: Context) -> list[CommandSpec]:

@@ -1,0 +1,98 @@
+"""The WeCom callback over real HTTP: verification, signatures, retries, the 5-second answer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy import func, select
+
+from handlers.deps import Deps
+from storage.models import InboundSeen
+from tests.test_core_conversation import table_counts
+from tests.wecom.conftest import WeCom, make_wecom
+from tests.wecom.standin import Simulator
+
+
+async def test_url_verification_returns_exactly_the_decrypted_echostr(wecom: WeCom) -> None:
+    params = wecom.sim.verification("4815162342-lianzu")
+    async with wecom.http.get(wecom.sim.url, params=params) as r:
+        assert r.status == 200 and await r.text() == "4815162342-lianzu"
+    bad = dict(params, msg_signature="0" * 40)
+    async with wecom.http.get(wecom.sim.url, params=bad) as r:
+        assert r.status == 403
+    async with wecom.http.get(wecom.sim.url, params=wecom.sim.verification("x", timestamp=int(time.time()) - 3600)) as r:
+        assert r.status == 403  # replayed
+
+
+async def test_start_is_answered_in_chinese_with_a_numbered_menu(wecom: WeCom) -> None:
+    texts = await wecom.say("zhangsan", "/start")
+    assert texts and "联组" in texts[0] and "\n1. 我要举报" in texts[0]
+    texts = await wecom.say("zhangsan", "1")  # the number picks the first button
+    assert "第1步" in "\n".join(texts)
+
+
+async def test_forged_wrong_corp_replayed_and_malformed_callbacks_change_nothing(wecom: WeCom, deps: Deps) -> None:
+    before = await table_counts(deps)
+    xml = wecom.sim.text_xml("lisi", "/lang en")
+    params, body = wecom.sim.envelope(xml)
+    async with wecom.http.post(wecom.sim.url, params=dict(params, msg_signature="f" * 40), data=body) as r:
+        assert r.status == 403
+    other = Simulator(wecom.sim.url, corp_id="wwSomeoneElse0001")
+    status, _b, _t = await other.post(wecom.http, xml)
+    assert status == 403
+    status, _b, _t = await wecom.sim.post(wecom.http, xml, timestamp=int(time.time()) - 3600)
+    assert status == 403
+    async with wecom.http.post(wecom.sim.url, params=params, data=b"<xml><Encrypt>not base64!</Encrypt>") as r:
+        assert r.status in (400, 403)
+    async with wecom.http.post(wecom.sim.url, data=b"hello") as r:
+        assert r.status == 400
+    await wecom.callback.drain()
+    assert wecom.api.sent == [] and await table_counts(deps) == before
+
+
+async def test_retried_callbacks_do_the_work_once(wecom: WeCom, deps: Deps) -> None:
+    xml = wecom.sim.text_xml("wangwu", "/help", msg_id=99887766)
+    for _ in range(3):  # WeCom retries a callback it thinks was slow
+        status, _b, _t = await wecom.sim.post(wecom.http, xml)
+        assert status == 200
+    await wecom.callback.drain()
+    assert len(wecom.api.texts_to("wangwu")) == 1
+    async with deps.sessionmaker() as s:
+        keys = (await s.scalars(select(InboundSeen.key))).all()
+    assert len(keys) == 1 and "99887766" not in keys[0]
+
+
+async def test_the_callback_answers_at_once_while_the_work_takes_longer(deps: Deps, dispatcher) -> None:
+    async def slow(event):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(5.5)
+        return await dispatcher.handle(event)
+
+    async for w in make_wecom(deps, dispatcher, handle=slow):
+        status, _b, took = await w.sim.post(w.http, w.sim.text_xml("slowuser", "/help"))
+        assert status == 200 and took < 1.0  # WeCom's limit is 5 s
+        assert w.api.texts_to("slowuser") == []
+        await w.callback.drain()
+        assert len(w.api.texts_to("slowuser")) == 1
+
+
+async def test_expired_token_is_refreshed_once_and_shared_through_the_database(wecom: WeCom, deps: Deps, dispatcher) -> None:
+    await wecom.say("u1", "/help")
+    assert wecom.api.tokens_issued == 1
+    wecom.api.expired.add("T1")
+    assert len(await wecom.say("u1", "/help")) == 1
+    assert wecom.api.tokens_issued == 2
+    async for other in make_wecom(deps, dispatcher):  # another instance: the token comes from the database
+        other.api.tokens_issued = 2
+        other.sim.msg_id = 8_000_000_000  # MsgIds are unique per corp: a new simulator must not reuse them
+        assert len(await other.say("u2", "/help")) == 1
+        assert other.api.tokens_issued == 2
+
+
+async def test_long_texts_are_split_at_2048_bytes(wecom: WeCom) -> None:
+    from handlers.events import Reply
+
+    await wecom.channel.send("u3", Reply(text="举报" * 1500))
+    parts = wecom.api.texts_to("u3")
+    assert len(parts) >= 3 and all(len(p.encode()) <= 2048 for p in parts)
+    assert "".join(parts) == "举报" * 1500
