@@ -12,6 +12,10 @@ async def start_services(app: App) -> ConsoleChannel | None:
     if app.settings.console_enabled:
         console = ConsoleChannel(app.dispatcher)
         app.channels["console"] = console
+    if app.settings.wecom_enabled:  # WeCom: callback on the shared web server, active messages out
+        from bot.wecom.setup import install_wecom
+
+        install_wecom(app)
     for service in app.services:
         await service.start()
     return console
