@@ -7,6 +7,28 @@ import logging
 
 import structlog
 
+# Libraries that log SQL parameters or raw updates (which hold chat ids) at DEBUG/INFO. They
+# stay at WARNING whatever LIANZU_LOG_LEVEL says: confidentiality is not traded for debugging.
+IDENTITY_LEAKING_LOGGERS = (
+    "aiosqlite",
+    "asyncpg",
+    "sqlalchemy.engine",
+    "sqlalchemy.pool",
+    "aiogram",  # the parent: covers aiogram.event, .dispatcher, .middlewares, .webhook, .scene
+    "aiogram.event",
+    "aiogram.dispatcher",
+    "aiohttp.access",
+    "aiohttp.server",
+    "urllib3.connectionpool",
+    "wechatpy",
+)
+NOISY = ("alembic.runtime.migration", "apscheduler")
+
+
+def quiet_libraries() -> None:
+    for name in IDENTITY_LEAKING_LOGGERS + NOISY:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
 
 def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), format="%(message)s")
@@ -19,6 +41,4 @@ def configure_logging(level: str = "INFO") -> None:
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
-    # Library chatter would otherwise interleave with the console chat.
-    for noisy in ("aiosqlite", "sqlalchemy.engine", "alembic.runtime.migration", "apscheduler", "aiogram.event"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_libraries()

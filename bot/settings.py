@@ -6,6 +6,8 @@ A wrong value stops start-up with a message naming the setting (:func:`load_sett
 
 from __future__ import annotations
 
+import re
+
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,40 +26,28 @@ class Settings(Config, BaseSettings):
     console: bool | None = Field(default=None, description="console channel; on when no channel token is set")
     log_level: str = "INFO"
 
-    # Telegram
+    # Telegram (issue 7): the token turns the channel on; see docs/telegram.md.
     telegram_token: SecretStr | None = None
-    telegram_api_url: str | None = None
+    telegram_api_url: str | None = Field(default=None, description="self-hosted Bot API server, e.g. http://127.0.0.1:8081")
     telegram_mode: str = "polling"
+    telegram_webhook_url: str | None = Field(default=None, description="public HTTPS URL Telegram posts updates to")
+    telegram_webhook_path: str = Field(default="/telegram/webhook", pattern=r"^/")
+    telegram_webhook_secret: SecretStr | None = Field(default=None, description="X-Telegram-Bot-Api-Secret-Token")
 
-    # The web server shared by the Telegram webhook and the WeCom callback.
-    web_host: str = "127.0.0.1"
-    web_port: int = Field(default=8080, ge=1, le=65535)
-
-    # WeCom (企业微信) self-built app: all five of corp id, agent id, secret, callback token and
-    # EncodingAESKey, or none. The API base is a setting so a private deployment works.
+    # WeCom / 企业微信 (issue 8): a self-built app; all five of corp id, agent id, secret,
+    # callback token and EncodingAESKey, or none. See docs/wecom.md.
     wecom_corp_id: str | None = None
     wecom_agent_id: int | None = None
     wecom_secret: SecretStr | None = None
     wecom_token: SecretStr | None = None
-    wecom_aes_key: SecretStr | None = None
-    wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
-    # WeCom silently drops more than 30 messages per minute per member; the delivery worker reads this.
-    wecom_per_member_per_minute: int = Field(default=30, ge=1, le=30)
+    wecom_aes_key: SecretStr | None = Field(default=None, description="EncodingAESKey, 43 characters")
+    wecom_api_base: str = Field(default="https://qyapi.weixin.qq.com/cgi-bin/", description="private deployments: their own API base")
+    wecom_callback_path: str = Field(default="/wecom/callback", pattern=r"^/")
+    wecom_cards: bool = Field(default=False, description="buttons as template cards instead of numbered text menus")
 
-    @model_validator(mode="after")
-    def _wecom_all_or_none(self) -> "Settings":
-        names = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key")
-        missing = [n for n in names if getattr(self, n) is None]
-        if 0 < len(missing) < len(names):
-            raise ValueError("WeCom needs all five settings; missing: "
-                             + ", ".join(f"LIANZU_{n.upper()}" for n in missing))
-        if self.wecom_aes_key is not None and len(self.wecom_aes_key.get_secret_value()) != 43:
-            raise ValueError("LIANZU_WECOM_AES_KEY must be the 43-character EncodingAESKey")
-        return self
-
-    @property
-    def wecom_enabled(self) -> bool:
-        return self.wecom_corp_id is not None
+    # The web server shared by the Telegram webhook and the WeCom callback.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
 
     @field_validator("telegram_mode")
     @classmethod
@@ -65,6 +55,37 @@ class Settings(Config, BaseSettings):
         if v not in ("polling", "webhook"):
             raise ValueError("must be 'polling' or 'webhook'")
         return v
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not re.match(r"^[A-Za-z0-9_-]{1,256}$", v.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return v
+
+    @model_validator(mode="after")
+    def _webhook(self) -> "Settings":
+        if self.telegram_token is not None and self.telegram_mode == "webhook":
+            if not self.telegram_webhook_url or self.telegram_webhook_secret is None:
+                raise ValueError("LIANZU_TELEGRAM_MODE=webhook needs LIANZU_TELEGRAM_WEBHOOK_URL and "
+                                 "LIANZU_TELEGRAM_WEBHOOK_SECRET")
+        return self
+
+    @model_validator(mode="after")
+    def _wecom(self) -> "Settings":
+        parts = {"LIANZU_WECOM_CORP_ID": self.wecom_corp_id, "LIANZU_WECOM_AGENT_ID": self.wecom_agent_id,
+                 "LIANZU_WECOM_SECRET": self.wecom_secret, "LIANZU_WECOM_TOKEN": self.wecom_token,
+                 "LIANZU_WECOM_AES_KEY": self.wecom_aes_key}
+        missing = [k for k, v in parts.items() if v is None]
+        if 0 < len(missing) < len(parts):
+            raise ValueError("WeCom needs all five settings or none; missing: " + ", ".join(missing))
+        if self.wecom_aes_key is not None and len(self.wecom_aes_key.get_secret_value()) != 43:
+            raise ValueError("LIANZU_WECOM_AES_KEY (EncodingAESKey) must be 43 characters")
+        return self
+
+    @property
+    def wecom_enabled(self) -> bool:
+        return self.wecom_corp_id is not None
 
     @field_validator("log_level")
     @classmethod
@@ -77,7 +98,7 @@ class Settings(Config, BaseSettings):
     def console_enabled(self) -> bool:
         if self.console is not None:
             return self.console
-        return self.telegram_token is None and not self.wecom_enabled
+        return self.telegram_token is None and self.wecom_corp_id is None
 
 
 def load_settings(**overrides: object) -> Settings:

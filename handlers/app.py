@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from handlers import core
+from handlers import cases, core, reporter
+from handlers.schedule import commands as figures
+from handlers.schedule import deadlines  # noqa: F401  (registers lifecycle listeners)
 from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
 
@@ -11,5 +13,8 @@ def make_dispatcher(deps: Deps) -> Dispatcher:
     # Order matters only for /help listing ties; routers own disjoint commands.
     routers = [
         core.make_router(),
+        reporter.make_router(),
+        cases.make_router(),
+        figures.make_router(),
     ]
     return Dispatcher(deps, routers)

@@ -43,6 +43,9 @@ class Config(BaseModel):
     receipt_window_minutes: int = Field(default=15, ge=1)
 
     policy_file: Path | None = Field(default=None, description="time-limit policy table (TOML)")
+    # The daily digest to supervisors and leads.
+    digest_time: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time")
+    digest_working_days_only: bool = True
 
     demo_org: bool = Field(default=True, description="load the demo organisation into an empty database")
     org_file: Path | None = None

@@ -72,6 +72,8 @@ class Dispatcher:
             ]
         try:
             async with self.deps.sessionmaker() as session:
+                session.info["config"] = self.deps.config  # for event listeners that queue notices
+                session.info["sealer"] = self.deps.sealer
                 async with session.begin():
                     if event.dedupe_key and not await self._first_time(session, event):
                         return []
@@ -97,7 +99,8 @@ class Dispatcher:
     # -- pieces ------------------------------------------------------------------------
 
     async def _first_time(self, session: AsyncSession, event: InboundEvent) -> bool:
-        key = (event.dedupe_key or "")[:128]
+        # Keyed hash: some platforms' keys hold the sender (WeCom events: FromUserName + CreateTime).
+        key = sender_key(self.deps.config.salt, event.channel, event.dedupe_key or "", purpose="dedupe")
         if await session.get(InboundSeen, (event.channel, key)) is not None:
             return False
         try:
@@ -230,6 +233,19 @@ class Dispatcher:
                 return
         if ctx.replies:
             ctx.state.menu = []
+
+    async def remember_menu(self, channel: str, external_id: str, reply: Reply) -> None:
+        """A channel that shows buttons as numbered text calls this after pushing a reply with
+        buttons, so that "1" answers the notice just shown. (Pushes go only to staff and named
+        reporters; anonymous reporters are never pushed anything.)"""
+        data = [b.data for b in reply.flat_buttons()]
+        if not data:
+            return
+        key = sender_key(self.deps.config.salt, channel, external_id)
+        async with self.deps.sessionmaker() as session, session.begin():
+            state = await StateHandle.load(session, key, self.deps.sealer, self.deps.clock.now())
+            state.menu = data
+            await state.save(session)
 
     # -- used by /start and /help ------------------------------------------------------
 

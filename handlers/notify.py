@@ -22,7 +22,7 @@ async def notify_staff(
     *,
     kind: str,
     now: datetime,
-    config: Config,
+    config: Config | None,
     dedupe_key: str | None = None,
     not_before: datetime | None = None,
 ) -> list[Outbox]:
@@ -33,7 +33,7 @@ async def notify_staff(
     staff = await session.get(Staff, staff_id)
     if staff is None or not staff.active:
         return []
-    _ = gettext_for(staff.language or config.default_language)
+    _ = gettext_for(staff.language or (config.default_language if config else "zh_CN"))
     reply = render(_)
     idents = (
         await session.scalars(

@@ -38,7 +38,9 @@ class StateHandle:
                 self.expired_conversation = row.conversation
             else:
                 self.conversation, self.step = row.conversation, row.step
-                self.data = dict(row.data or {})
+                # A deep copy: mutating nested lists in place must not also change what
+                # SQLAlchemy compares against, or the change would never be written.
+                self.data = json.loads(json.dumps(row.data or {}))
                 self.token = row.token
                 self.expires_at = row.expires_at
                 if row.sealed and row.key_id:

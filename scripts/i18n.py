@@ -24,6 +24,9 @@ KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "gettext": None}
 # to the first domain that names it, files directly in handlers/ and bot/ go to "core".
 DOMAINS: dict[str, list[str]] = {
     "core": ["handlers", "handlers/core", "bot", "bot/channels", "bot/commands"],
+    "reporter": ["handlers/reporter"],
+    "cases": ["handlers/cases"],
+    "clock": ["handlers/schedule"],
 }
 
 
@@ -66,7 +69,7 @@ def update() -> None:
             cat.update(template, no_fuzzy_matching=True)
             if lang == "en":
                 for m in cat:
-                    if m.id and not m.string:
+                    if m.id and (not m.string or (isinstance(m.string, tuple) and not all(m.string))):
                         m.string = m.id
             cat.obsolete.clear()
             with po.open("wb") as fh:
@@ -111,7 +114,8 @@ def fill(domain: str, lang: str, translations: dict[str, str]) -> None:
         m = cat.get(msgid)
         if m is None:
             raise KeyError(f"{msgid!r} is not in {po}")
-        m.string = text
+        # Plural messages: Chinese has one form.
+        m.string = (text,) * cat.num_plurals if isinstance(m.id, tuple) else text
         m.flags.discard("fuzzy")
     with po.open("wb") as fh:
         write_po(fh, cat, width=100, sort_output=False)

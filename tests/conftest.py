@@ -170,6 +170,8 @@ async def bind_staff(deps: Deps, login: str, external_id: str, channel: str = "m
     async with deps.sessionmaker() as s, s.begin():
         staff = await s.scalar(select(Staff).where(Staff.login == login))
         assert staff is not None, login
+        if await s.scalar(select(ChatIdentity).where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)):
+            return
         s.add(ChatIdentity(staff_id=staff.id, channel=channel, external_id=external_id, bound_at=deps.clock.now()))
 
 

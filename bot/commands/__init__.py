@@ -2,4 +2,7 @@
 
 MODULES = [
     "bot.commands.core",
+    "bot.commands.keys",
+    "bot.commands.staff",
+    "bot.commands.report",
 ]

@@ -1,1 +1,1 @@
-"""WeCom (企业微信) self-built app channel: encrypted callback in, active messages out."""
+"""WeCom / 企业微信: a self-built app's encrypted callback and active messages (wechatpy)."""

@@ -1,119 +1,78 @@
-"""A WeCom API stand-in and a callback simulator, both real HTTP on 127.0.0.1."""
-
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import aiohttp
 import pytest
 from aiohttp import web
 from wechatpy.enterprise.crypto import WeChatCrypto
 
+from bot.channels.base import OutputChannel
+from bot.delivery import DeliveryWorker
 from bot.web import WebServer
-from bot.wecom.api import WeComAPI
-from bot.wecom.channel import CALLBACK_PATH, WeComChannel
-
-CORP_ID = "wwcorp0001"
-TOKEN = "callbacktoken"
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as WeCom issues them
-AGENT_ID = 1000002
+from bot.wecom.callback import WeComCallback
+from bot.wecom.channel import WeComChannel
+from bot.wecom.client import LianzuWeComClient
+from handlers.deps import Deps
+from handlers.dispatcher import Dispatcher
+from tests.wecom.standin import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, ApiStandIn, Simulator
 
 
 @dataclass
-class APIStandIn:
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    uploads: list[bytes] = field(default_factory=list)
-    tokens_issued: int = 0
-    expire_next: int = 0  # answer 42001 this many times
+class WeCom:
+    api: ApiStandIn
+    sim: Simulator
+    http: aiohttp.ClientSession
+    callback: WeComCallback
+    channel: WeComChannel
+    worker: DeliveryWorker
+    api_base: str
 
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/cgi-bin/gettoken", self.gettoken)
-        app.router.add_post("/cgi-bin/message/send", self.send)
-        app.router.add_post("/cgi-bin/media/upload", self.upload)
-        return app
+    async def say(self, user: str, text: str) -> list[str]:
+        before = len(self.api.texts_to(user))
+        status, _body, _t = await self.sim.post(self.http, self.sim.text_xml(user, text))
+        assert status == 200
+        await self.callback.drain()
+        return self.api.texts_to(user)[before:]
 
-    async def gettoken(self, request: web.Request) -> web.Response:
-        if request.query.get("corpsecret") != "secret":
-            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
-        self.tokens_issued += 1
-        return web.json_response({"errcode": 0, "access_token": f"tok{self.tokens_issued}", "expires_in": 7200})
-
-    def _valid(self, request: web.Request) -> bool:
-        return request.query.get("access_token") == f"tok{self.tokens_issued}"
-
-    async def send(self, request: web.Request) -> web.Response:
-        if self.expire_next:
-            self.expire_next -= 1
-            return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
-        if not self._valid(request):
-            return web.json_response({"errcode": 40014, "errmsg": "invalid access_token"})
-        self.sent.append(await request.json())
-        return web.json_response({"errcode": 0, "errmsg": "ok"})
-
-    async def upload(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        self.uploads.append(form["media"].file.read())  # type: ignore[union-attr]
-        return web.json_response({"errcode": 0, "type": request.query["type"], "media_id": f"m{len(self.uploads)}"})
-
-    def texts(self, user: str) -> list[str]:
-        return [m["text"]["content"] for m in self.sent if m["touser"] == user and m["msgtype"] == "text"]
+    async def deliver(self) -> int:
+        return await self.worker.drain_once()
 
 
-class Simulator:
-    """Plays WeCom's side of the callback: signs and encrypts with wechatpy's own crypto."""
-
-    def __init__(self, url: str, http: aiohttp.ClientSession, corp_id: str = CORP_ID, token: str = TOKEN) -> None:
-        self.url, self.http = url, http
-        self.crypto = WeChatCrypto(token, AES_KEY, corp_id)
-        self.msg_id = 7000
-
-    def xml(self, user: str, content: str, msg_id: int | None = None) -> str:
-        self.msg_id += 1
-        return (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
-                f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-                f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id or self.msg_id}</MsgId>"
-                f"<AgentID>{AGENT_ID}</AgentID></xml>")
-
-    async def post(self, xml: str, *, timestamp: int | None = None, tamper: bool = False) -> aiohttp.ClientResponse:
-        ts = str(timestamp or int(time.time()))
-        encrypted = self.crypto.encrypt_message(xml, "nonce123", ts)
-        import xml.etree.ElementTree as ET
-        root = ET.fromstring(encrypted)
-        sig = root.findtext("MsgSignature") or ""
-        if tamper:
-            sig = ("0" if sig[0] != "0" else "1") + sig[1:]
-        params = {"msg_signature": sig, "timestamp": ts, "nonce": "nonce123"}
-        async with self.http.post(self.url, params=params, data=encrypted.encode()) as resp:
-            await resp.read()
-            return resp
-
-
-@pytest.fixture
-async def wecom(deps, dispatcher) -> AsyncIterator[tuple[WeComChannel, APIStandIn, Simulator]]:  # type: ignore[no-untyped-def]
-    stand_in = APIStandIn()
-    runner = web.AppRunner(stand_in.app())
+async def start_site(app: web.Application) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    api_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    api = WeComAPI(base=f"http://127.0.0.1:{api_port}/cgi-bin/", corp_id=CORP_ID, secret="secret",
-                   sessionmaker=deps.sessionmaker, clock=deps.clock)
-    channel = WeComChannel(dispatcher=dispatcher, api=api, agent_id=AGENT_ID, token=TOKEN, aes_key=AES_KEY,
-                           corp_id=CORP_ID)
+    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+
+async def make_wecom(deps: Deps, dispatcher: Dispatcher, *, cards: bool = False, handle=None) -> AsyncIterator[WeCom]:  # type: ignore[no-untyped-def]
+    api = ApiStandIn()
+    api_runner, api_port = await start_site(api.app())
+    api_base = f"http://127.0.0.1:{api_port}/cgi-bin/"
+    client = LianzuWeComClient(CORP_ID, SECRET, api_base=api_base, database_url=deps.config.database_url)
+    channel = WeComChannel(client, AGENT_ID, dispatcher, cards=cards)
+    callback = WeComCallback(WeChatCrypto(TOKEN, AES_KEY, CORP_ID), channel, handle or dispatcher.handle,
+                             max_attachment_bytes=deps.config.max_attachment_bytes, numbered=not cards)
     server = WebServer("127.0.0.1", 0)
-    channel.install(server)
+    server.add_route("GET", "/wecom/callback", callback.verify)
+    server.add_route("POST", "/wecom/callback", callback.receive)
     await server.start()
-    http = aiohttp.ClientSession()
-    sim = Simulator(f"http://127.0.0.1:{server.port}{CALLBACK_PATH}", http)
-    try:
-        yield channel, stand_in, sim
-    finally:
-        await channel.drain()
-        await http.close()
-        await server.stop()
-        await api.close()
-        await runner.cleanup()
+    channels: dict[str, OutputChannel] = {"wecom": channel}
+    worker = DeliveryWorker(deps.sessionmaker, channels, deps.sealer, deps.clock, deps.config)
+    async with aiohttp.ClientSession() as http:
+        yield WeCom(api, Simulator(f"http://127.0.0.1:{server.port}/wecom/callback"), http, callback, channel, worker, api_base)
+        await callback.drain()
+    await server.stop()
+    await api_runner.cleanup()
+    client._engine.dispose()
+    await asyncio.sleep(0)
+
+
+@pytest.fixture
+async def wecom(deps: Deps, dispatcher: Dispatcher) -> AsyncIterator[WeCom]:
+    async for w in make_wecom(deps, dispatcher):
+        yield w

@@ -1,0 +1,180 @@
+"""Everything on a clock, with exactly one owner among running instances.
+
+Each instance tries to take (or renew) a lease row every ``LEASE_RENEW``; the holder runs
+APScheduler (AsyncIOScheduler with a SQLAlchemy job store on the synchronous twin of the
+database URL); if the owner dies its lease expires and another instance takes over.
+Jobs read time from the injected clock, so tests move a clock instead of waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.tasks import cancel_quietly
+from handlers.clock import Clock
+from handlers.config import Config
+from handlers.schedule import digest as digest_mod
+from handlers.schedule.ticker import tick
+from handlers.reporter.tips import purge_orphan_attachments
+from handlers.state import purge_expired
+from handlers.workdays import is_workday
+from storage.crypto import Sealer
+from storage.db import sync_url
+from storage.models import SchedulerLease
+
+log = logging.getLogger("lianzu.scheduler")
+LEASE_NAME = "scheduler"
+LEASE_SECONDS = 30.0
+LEASE_RENEW = 10.0
+
+
+async def take_lease(sm: async_sessionmaker[AsyncSession], owner: str, now: datetime, seconds: float = LEASE_SECONDS) -> bool:
+    """Take or renew the lease; True when ``owner`` holds it afterwards."""
+    until = now + timedelta(seconds=seconds)
+    async with sm() as s, s.begin():
+        res = await s.execute(update(SchedulerLease).where(
+            SchedulerLease.name == LEASE_NAME,
+            (SchedulerLease.owner == owner) | (SchedulerLease.expires_at < now),
+        ).values(owner=owner, expires_at=until))
+        if res.rowcount == 1:  # type: ignore[attr-defined]
+            return True
+        if await s.get(SchedulerLease, LEASE_NAME) is None:
+            try:
+                async with s.begin_nested():
+                    s.add(SchedulerLease(name=LEASE_NAME, owner=owner, expires_at=until))
+                return True
+            except IntegrityError:
+                return False
+    return False
+
+
+async def release_lease(sm: async_sessionmaker[AsyncSession], owner: str) -> None:
+    async with sm() as s, s.begin():
+        await s.execute(update(SchedulerLease).where(SchedulerLease.name == LEASE_NAME, SchedulerLease.owner == owner)
+                        .values(expires_at=datetime(2000, 1, 1).astimezone()))
+
+
+def jobstore_url(async_url: str) -> str:
+    """APScheduler's job store (synchronous). On SQLite it gets a file of its own: its writes
+    block the event loop, and would deadlock with an aiosqlite transaction on the same file."""
+    url = make_url(sync_url(async_url))
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return url.set(database=url.database + "-jobs").render_as_string(hide_password=False)
+    return url.render_as_string(hide_password=False)
+
+
+class ClockJobs:
+    """The jobs themselves, callable directly (tests) or by APScheduler (production)."""
+
+    def __init__(self, sm: async_sessionmaker[AsyncSession], config: Config, clock: Clock, sealer: Sealer) -> None:
+        self.sm, self.config, self.clock, self.sealer = sm, config, clock, sealer
+
+    async def minute(self) -> None:
+        now = self.clock.now()
+        async with self.sm() as s, s.begin():
+            s.info["config"], s.info["sealer"] = self.config, self.sealer
+            result = await tick(s, now, self.config)
+            await purge_expired(s, now)
+            # Files of drafts that can no longer be continued are deleted, not kept.
+            await purge_orphan_attachments(s, now - timedelta(hours=self.config.draft_ttl_hours))
+        if result.reminders or result.escalations:
+            log.info("clock: %d reminders, %d escalations", result.reminders, result.escalations)
+
+    async def daily_digest(self) -> int:
+        now = self.clock.now()
+        if self.config.digest_working_days_only and not is_workday(now.astimezone(self.config.tz).date()):
+            return 0
+        async with self.sm() as s, s.begin():
+            s.info["config"] = self.config
+            return await digest_mod.send_digests(s, now, self.config)
+
+
+class Scheduler:
+    """A Service: campaigns for the lease and runs APScheduler while it holds it."""
+
+    name = "scheduler"
+
+    def __init__(self, sm: async_sessionmaker[AsyncSession], config: Config, clock: Clock, sealer: Sealer,
+                 *, owner: str | None = None, lease_seconds: float = LEASE_SECONDS, renew_seconds: float = LEASE_RENEW,
+                 minute_seconds: float = 60.0) -> None:
+        self.sm, self.config, self.clock = sm, config, clock
+        self.owner = owner or f"lianzu-{uuid.uuid4().hex[:12]}"
+        self.lease_seconds, self.renew_seconds, self.minute_seconds = lease_seconds, renew_seconds, minute_seconds
+        self.jobs = ClockJobs(sm, config, clock, sealer)
+        self.aps: AsyncIOScheduler | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def is_owner(self) -> bool:
+        return self.aps is not None
+
+    def _start_aps(self) -> None:
+        store = SQLAlchemyJobStore(url=jobstore_url(self.config.database_url), tablename="apscheduler_jobs")
+        aps = AsyncIOScheduler(jobstores={"default": store}, timezone=self.config.tz)
+        # Jobs are stored by reference, so any owner can run them after a take-over.
+        aps.add_job("bot.scheduler:run_minute", "interval", seconds=self.minute_seconds, id="minute",
+                    replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=300)
+        hh, mm = (int(x) for x in self.config.digest_time.split(":"))
+        aps.add_job("bot.scheduler:run_digest", "cron", hour=hh, minute=mm, id="digest", replace_existing=True,
+                    coalesce=True, max_instances=1, misfire_grace_time=3600)
+        aps.start()
+        self.aps = aps
+        log.info("scheduler owner: %s", self.owner)
+
+    def _stop_aps(self) -> None:
+        if self.aps is not None:
+            self.aps.shutdown(wait=False)
+            self.aps = None
+
+    async def campaign_once(self) -> bool:
+        held = await take_lease(self.sm, self.owner, self.clock.now(), self.lease_seconds)
+        if held and self.aps is None:
+            _CURRENT[0] = self
+            self._start_aps()
+        elif not held and self.aps is not None:
+            self._stop_aps()
+        return held
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.campaign_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("lease renewal failed")
+                self._stop_aps()  # without a renewed lease, stop acting as owner
+            await asyncio.sleep(self.renew_seconds)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="scheduler-lease")
+
+    async def stop(self) -> None:
+        await cancel_quietly(self._task)
+        self._task = None
+        self._stop_aps()
+        await release_lease(self.sm, self.owner)
+
+
+# APScheduler stores jobs by reference ("module:function"); these find the running owner.
+_CURRENT: list[Scheduler | None] = [None]
+
+
+async def run_minute() -> None:
+    if _CURRENT[0] is not None:
+        await _CURRENT[0].jobs.minute()
+
+
+async def run_digest() -> None:
+    if _CURRENT[0] is not None:
+        await _CURRENT[0].jobs.daily_digest()

@@ -1,0 +1,69 @@
+"""Outer middleware: turns each update into the neutral event before any handler runs,
+fetching an attachment through getFile within the size limit."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
+from aiogram.types import TelegramObject, Update
+
+from bot.telegram import translate
+from handlers.events import InboundFile
+
+log = logging.getLogger("lianzu.telegram")
+
+EVENT_KEY = "lianzu_event"
+
+
+class EventMiddleware(BaseMiddleware):
+    """Registered on ``dp.update.outer_middleware``; handlers find the event in ``data[EVENT_KEY]``.
+    Updates that need no answer (or cannot be read) stop here."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        update: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        assert isinstance(update, Update)
+        attachment = None
+        if update.message is not None and update.message.from_user is not None:
+            ref = translate.file_ref(update.message)
+            if ref is not None and translate.chat_type(update.message.chat) == "private":
+                attachment = await self.fetch(data["bot"], ref)
+        event = translate.to_event(update, attachment, received_at=datetime.now(timezone.utc))
+        if event is None:
+            return None  # nobody to answer; nothing is read or stored
+        data[EVENT_KEY] = event
+        return await handler(update, data)
+
+    async def fetch(self, bot: Bot, ref: translate.FileRef) -> InboundFile:
+        if ref.size is not None and ref.size > self.max_bytes:
+            return translate.inbound_file(ref, None)
+        try:
+            tg_file = await bot.get_file(ref.file_id)
+        except TelegramBadRequest:  # "file is too big" (over the Bot API download limit)
+            return translate.inbound_file(ref, None, size=max(ref.size or 0, self.max_bytes + 1))
+        if tg_file.file_size is not None and tg_file.file_size > self.max_bytes:
+            return translate.inbound_file(ref, None, size=tg_file.file_size)
+        if tg_file.file_path is None:
+            return translate.inbound_file(ref, None, size=max(ref.size or 0, self.max_bytes + 1))
+        buf = io.BytesIO()
+        try:
+            await bot.download_file(tg_file.file_path, destination=buf)
+        except TelegramNetworkError:
+            log.warning("attachment download failed")
+            raise
+        data = buf.getvalue()
+        if len(data) > self.max_bytes:  # the announced size was wrong
+            return translate.inbound_file(ref, None, size=len(data))
+        return translate.inbound_file(ref, data)

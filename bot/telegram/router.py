@@ -1,0 +1,65 @@
+"""The aiogram Router of the Telegram channel: every message and button press goes to the
+neutral dispatcher; its replies are rendered back into the same chat."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.types import CallbackQuery, Message
+
+from bot.telegram.deliver import deliver
+from bot.telegram.middleware import EVENT_KEY
+from handlers.dispatcher import Dispatcher
+from handlers.events import InboundEvent, Reply
+
+log = logging.getLogger("lianzu.telegram")
+# Longest Telegram-requested pause an answer waits for before giving up on it.
+MAX_ANSWER_WAIT_SECONDS = 30
+pause = asyncio.sleep  # tests record the pause instead of sleeping
+
+
+def make_router(dispatcher: Dispatcher) -> Router:
+    router = Router(name="lianzu")
+
+    @router.message()
+    async def on_message(message: Message, bot: Bot, **data: Any) -> None:
+        event: InboundEvent = data[EVENT_KEY]
+        replies = await dispatcher.handle(event)
+        await _answer(bot, message.chat.id, replies)
+
+    @router.callback_query()
+    async def on_button(query: CallbackQuery, bot: Bot, **data: Any) -> None:
+        event: InboundEvent = data[EVENT_KEY]
+        # Answer at once so the button stops spinning, even when the press was a repeat.
+        try:
+            await query.answer()
+        except TelegramAPIError:  # too old to answer: the reply below still goes out
+            pass
+        replies = await dispatcher.handle(event)
+        chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+        pressed = query.message.message_id if query.message is not None else None
+        await _answer(bot, chat_id, replies, pressed=pressed)
+
+    return router
+
+
+async def _answer(bot: Bot, chat_id: int, replies: list[Reply], *, pressed: int | None = None) -> None:
+    for i, reply in enumerate(replies):
+        edit = pressed if (reply.edit and i == 0) else None
+        try:
+            try:
+                await deliver(bot, chat_id, reply, edit_message_id=edit)
+            except TelegramRetryAfter as exc:
+                # A burst to one chat (a long reply in parts): the person is waiting for this
+                # answer, so wait as Telegram asks, once, then send it again.
+                if exc.retry_after > MAX_ANSWER_WAIT_SECONDS:
+                    raise
+                await pause(exc.retry_after)
+                await deliver(bot, chat_id, reply, edit_message_id=edit)
+        except TelegramAPIError as exc:
+            # The change is committed; only showing it failed. Log the kind, never the chat.
+            log.warning("reply not delivered: %s", type(exc).__name__)

@@ -1,0 +1,91 @@
+"""Runs the Telegram channel: builds the aiogram bot and dispatcher, publishes the command
+menu, then polls (getUpdates) or receives a webhook on the shared web server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiogram import Bot
+from aiogram import Dispatcher as AiogramDispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+
+from bot.logs import quiet_libraries
+from bot.telegram import commands
+from bot.telegram.channel import TelegramChannel
+from bot.telegram.limits import POLL_TIMEOUT_SECONDS, PUBLIC_DOWNLOAD_BYTES
+from bot.telegram.middleware import EventMiddleware
+from bot.telegram.router import make_router
+from bot.telegram.webhook import make_handler
+from bot.web import WebServer
+from handlers.dispatcher import Dispatcher
+
+log = logging.getLogger("lianzu.telegram")
+# Only what the router answers; everything else Telegram need not send.
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+class TelegramService:
+    name = "telegram"
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        *,
+        token: str,
+        api_url: str | None = None,
+        mode: str = "polling",
+        web: WebServer | None = None,
+        webhook_url: str | None = None,
+        webhook_path: str = "/telegram/webhook",
+        webhook_secret: str | None = None,
+        poll_timeout: int = POLL_TIMEOUT_SECONDS,
+    ) -> None:
+        quiet_libraries()  # aiogram logs update and chat details at INFO/DEBUG: never let it
+        self.dispatcher = dispatcher
+        self.mode = mode
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else AiohttpSession()
+        self.bot = Bot(token=token, session=session)
+        # A self-hosted Bot API server lifts the 20 MB download limit; the setting still applies.
+        limit = dispatcher.deps.config.max_attachment_bytes
+        self.max_bytes = limit if api_url else min(limit, PUBLIC_DOWNLOAD_BYTES)
+        self.dp = AiogramDispatcher()
+        self.dp.update.outer_middleware(EventMiddleware(self.max_bytes))
+        self.dp.include_router(make_router(dispatcher))
+        self.channel = TelegramChannel(self.bot)
+        self.poll_timeout = poll_timeout
+        self.webhook_url, self.webhook_secret = webhook_url, webhook_secret
+        self._task: asyncio.Task[None] | None = None
+        if mode == "webhook":
+            if web is None or not webhook_url or not webhook_secret:
+                raise ValueError("webhook mode needs the web server, a webhook URL and a secret")
+            web.add_route("POST", webhook_path, make_handler(self.dp, self.bot, webhook_secret))
+
+    async def start(self) -> None:
+        await commands.publish(self.bot, self.dispatcher, self.dispatcher.deps.config.default_language)
+        if self.mode == "webhook":
+            await self.bot.set_webhook(self.webhook_url or "", secret_token=self.webhook_secret,
+                                       allowed_updates=ALLOWED_UPDATES)
+            log.info("telegram webhook set")
+            return
+        # getUpdates is refused while a webhook is set; pending updates are kept.
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        self._task = asyncio.create_task(self.dp.start_polling(
+            self.bot, polling_timeout=self.poll_timeout, handle_signals=False, close_bot_session=False,
+            allowed_updates=ALLOWED_UPDATES,
+            # One update at a time, in order: a person's messages must not overtake each other.
+            handle_as_tasks=False,
+        ))
+        log.info("telegram polling started")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            with contextlib.suppress(RuntimeError):
+                await self.dp.stop_polling()
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        await self.bot.session.close()

@@ -1,0 +1,125 @@
+"""The callback URL of the self-built app: URL verification (GET) and encrypted messages and
+events (POST), answered within WeCom's 5-second limit — the work happens afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+
+import xmltodict
+from aiohttp import web
+from wechatpy.enterprise.crypto import WeChatCrypto
+from wechatpy.enterprise.exceptions import InvalidCorpIdException
+from wechatpy.exceptions import InvalidSignatureException
+
+from bot.wecom.channel import CHANNEL, WeComChannel
+from bot.wecom.client import in_thread
+from handlers.events import InboundEvent, InboundFile, Reply, Sender
+
+log = logging.getLogger("lianzu.wecom")
+MAX_BODY_BYTES = 64 * 1024
+REPLAY_WINDOW_SECONDS = 300  # a callback signed longer ago than this is refused
+Handle = Callable[[InboundEvent], Awaitable[list[Reply]]]
+
+
+class WeComCallback:
+    def __init__(self, crypto: WeChatCrypto, channel: WeComChannel, handle: Handle, *, max_attachment_bytes: int,
+                 numbered: bool = True) -> None:
+        self.crypto, self.channel, self.handle = crypto, channel, handle
+        self.max_attachment_bytes, self.numbered = max_attachment_bytes, numbered
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def _fresh(self, timestamp: str) -> bool:
+        try:
+            return abs(time.time() - int(timestamp)) <= REPLAY_WINDOW_SECONDS
+        except ValueError:
+            return False
+
+    async def verify(self, request: web.Request) -> web.Response:
+        q = request.query
+        try:
+            if not self._fresh(q.get("timestamp", "")):
+                raise InvalidSignatureException()
+            echo = self.crypto.check_signature(q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"])
+        except (KeyError, InvalidSignatureException, InvalidCorpIdException, ValueError, TypeError):
+            return web.Response(status=403, text="forbidden")
+        return web.Response(text=echo.decode() if isinstance(echo, bytes) else echo)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        q = request.query
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return web.Response(status=413, text="too large")
+        body = await request.read()
+        if len(body) > MAX_BODY_BYTES:
+            return web.Response(status=413, text="too large")
+        if not all(q.get(k) for k in ("msg_signature", "timestamp", "nonce")):
+            return web.Response(status=400, text="missing parameters")
+        try:
+            if not self._fresh(q.get("timestamp", "")):
+                return web.Response(status=403, text="stale")
+            xml = self.crypto.decrypt_message(body, q["msg_signature"], q["timestamp"], q["nonce"])
+        except KeyError:
+            return web.Response(status=400, text="missing parameters")
+        except (InvalidSignatureException, InvalidCorpIdException):
+            return web.Response(status=403, text="forbidden")
+        except Exception:  # undecryptable or not XML at all
+            return web.Response(status=400, text="bad request")
+        try:
+            msg = xmltodict.parse(xml)["xml"]
+            assert isinstance(msg, dict) and msg.get("FromUserName")
+        except Exception:
+            return web.Response(status=400, text="bad request")
+        # Answer now; do the work afterwards (WeCom retries anything slower than 5 s).
+        task = asyncio.create_task(self._work(msg))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return web.Response(text="")
+
+    async def _work(self, msg: dict) -> None:  # type: ignore[type-arg]
+        try:
+            event = await self._event(msg)
+            if event is None:
+                return
+            replies = await self.handle(event)
+            user = msg["FromUserName"]
+            for r in replies:
+                await self.channel.send(user, r)
+            if event.button and msg.get("TaskId") and replies:
+                await self.channel.update_card(user, msg["TaskId"], replies[0].text)
+        except Exception:
+            log.exception("wecom message could not be handled")  # content and sender are not logged
+
+    async def _event(self, msg: dict) -> InboundEvent | None:  # type: ignore[type-arg]
+        user = str(msg["FromUserName"])
+        mtype = msg.get("MsgType")
+        base = dict(channel=CHANNEL, sender=Sender(channel=CHANNEL, external_id=user), numbered_menus=self.numbered,
+                    received_at=datetime.now(timezone.utc))
+        if mtype == "event":
+            ev = msg.get("Event", "")
+            key = f"{user}:{msg.get('CreateTime')}:{ev}"
+            if ev == "template_card_event":
+                return InboundEvent(**base, button=str(msg.get("EventKey") or ""), dedupe_key=key,
+                                    numbered_menus=False) if msg.get("EventKey") else None
+            if ev in ("enter_agent", "subscribe"):
+                return InboundEvent(**base, text="/start", dedupe_key=key)
+            return None
+        dedupe = f"m{msg.get('MsgId')}" if msg.get("MsgId") else f"{user}:{msg.get('CreateTime')}"
+        if mtype == "text":
+            return InboundEvent(**base, text=str(msg.get("Content") or ""), dedupe_key=dedupe)
+        if mtype in ("image", "file", "voice", "video"):
+            data, size, ctype, name = await in_thread(self.channel.client.download, str(msg.get("MediaId")),
+                                                      self.max_attachment_bytes)
+            if mtype == "image" and ctype == "application/octet-stream":
+                ctype = "image/jpeg"
+            f = InboundFile(filename=str(msg.get("FileName") or name), content_type=ctype, size=size, data=data,
+                            kind="photo" if mtype == "image" else "document" if mtype == "file" else mtype)
+            return InboundEvent(**base, attachment=f, dedupe_key=dedupe)
+        return InboundEvent(**base, text=None, dedupe_key=dedupe)  # location, link…: the neutral answer
+
+    async def drain(self) -> None:
+        """Wait for work in progress (tests, shutdown)."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)

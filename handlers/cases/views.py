@@ -1,0 +1,153 @@
+"""How a case reads on a phone, for one person, as the access policy allows."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.access import Action, Facts, allowed
+from handlers.context import Context
+from handlers.events import Button
+from handlers.i18n import N_
+from storage.models import (
+    Assignment,
+    AssignmentMember,
+    Attachment,
+    Case,
+    CaseState,
+    Deadline,
+    Disposal,
+    JointGroup,
+    Staff,
+    Tip,
+    TipMessage,
+    Unit,
+)
+
+SOURCE_WORDS = {
+    "public_report": N_("public report (信访举报)"),
+    "inspection_handover": N_("inspection handover (巡视巡察移交)"),
+    "audit_handover": N_("audit handover (审计移交)"),
+    "superior_referral": N_("referral from above (上级交办)"),
+    "self_found": N_("found by ourselves (自主发现)"),
+}
+STATE_WORDS = {
+    "received": N_("received, awaiting acceptance"),
+    "accepted": N_("accepted, awaiting a team"),
+    "forwarded": N_("forwarded to another body"),
+    "assigned": N_("assigned, awaiting acknowledgement"),
+    "acknowledged": N_("acknowledged, in hand"),
+    "disposed": N_("disposal recorded"),
+    "filed": N_("filed for investigation (立案)"),
+    "concluded": N_("concluded (办结)"),
+    "feedback_given": N_("concluded, reporter informed"),
+}
+DISPOSAL_WORDS = {
+    Disposal.talk_inquiry.value: N_("talk or letter inquiry (谈话函询)"),
+    Disposal.preliminary_verification.value: N_("preliminary verification (初步核实)"),
+    Disposal.shelved.value: N_("shelved for later (暂存待查)"),
+    Disposal.closed_no_action.value: N_("closed, no action (予以了结)"),
+}
+
+
+def fmt_time(ctx: Context, dt) -> str:  # type: ignore[no-untyped-def]
+    return dt.astimezone(ctx.config.tz).strftime("%Y-%m-%d %H:%M") if dt else "-"
+
+
+async def next_deadline(session: AsyncSession, case: Case):  # type: ignore[no-untyped-def]
+    due = await session.scalar(select(Deadline.due_at).where(Deadline.case_id == case.id, Deadline.met_at.is_(None),
+                                                             Deadline.cancelled_at.is_(None)).order_by(Deadline.due_at).limit(1))
+    if due is None:
+        due = await session.scalar(select(Assignment.deadline_at).where(Assignment.case_id == case.id,
+                                                                        Assignment.status == "confirmed"))
+    return due
+
+
+def act(ctx: Context, label: str, case: Case, verb: str) -> Button:
+    return ctx.action(label, "case", f"{case.id}.{verb}")
+
+
+async def render_case(ctx: Context, case: Case, f: Facts) -> None:
+    _ = ctx._
+    s = ctx.session
+    unit = await s.get(Unit, case.unit_id) if case.unit_id else None
+    group = await s.get(JointGroup, case.joint_group_id) if case.joint_group_id else None
+    lines = [
+        _("Case {ref}").format(ref=case.reference),
+        _("Source: {v}").format(v=_(SOURCE_WORDS.get(case.source, case.source))),
+        _("State: {v}").format(v=_(STATE_WORDS.get(case.state, case.state))),
+        _("Unit concerned: {v}").format(v=unit.name if unit else _("not yet known (intake)")),
+        _("Joint group: {v}").format(v=group.name if group else "-"),
+        _("Next deadline: {v}").format(v=fmt_time(ctx, await next_deadline(s, case))),
+    ]
+    if case.disposal:
+        lines.append(_("Disposal: {v}").format(v=_(DISPOSAL_WORDS[case.disposal])))
+    if case.forwarded_to:
+        lines.append(_("Forwarded to: {v}").format(v=case.forwarded_to))
+    if case.people_disciplined is not None:
+        lines.append(_("People disciplined: {n}").format(n=case.people_disciplined))
+    if allowed(f, Action.view_content):
+        lines += await _content(ctx, case)
+    team = (await s.execute(select(AssignmentMember, Staff).join(Staff, Staff.id == AssignmentMember.staff_id)
+                            .join(Assignment, Assignment.id == AssignmentMember.assignment_id)
+                            .where(Assignment.case_id == case.id, Assignment.status == "confirmed")
+                            .order_by(AssignmentMember.id))).all()
+    if team and allowed(f, Action.view_content):
+        from handlers.cases.service import ROLE_WORDS
+
+        lines.append(_("Team:"))
+        for m, st in team:
+            ack = _("acknowledged") if m.acknowledged_at else _("not yet acknowledged")
+            lines.append(f"  • {st.name} ({_(ROLE_WORDS[m.role])}, {ack})")
+    ctx.reply("\n".join(lines), buttons=_buttons(ctx, case, f))
+
+
+async def _content(ctx: Context, case: Case) -> list[str]:
+    _ = ctx._
+    s, sealer = ctx.session, ctx.sealer
+    out = []
+    if case.summary_enc and case.key_id:
+        out.append(_("Summary: {v}").format(v=sealer.open_text(case.key_id, case.summary_enc)))
+    if case.tip_id:
+        tip = await s.get(Tip, case.tip_id)
+        if tip:
+            if tip.subject_enc:
+                out.append(_("Reported about: {v}").format(v=sealer.open_text(tip.key_id, tip.subject_enc)))
+            if tip.people_enc:
+                out.append(_("People named: {v}").format(v=sealer.open_text(tip.key_id, tip.people_enc)))
+            out.append(_("What was reported: {v}").format(v=sealer.open_text(tip.key_id, tip.body_enc)))
+            out.append(_("Reporter: {v}").format(v=_("anonymous") if tip.anonymous else _("named (contact on file)")))
+            n_files = len((await s.scalars(select(Attachment.id).where(Attachment.tip_id == tip.id))).all())
+            out.append(_("Files: {n}").format(n=n_files))
+            for m in (await s.scalars(select(TipMessage).where(TipMessage.tip_id == tip.id).order_by(TipMessage.id))).all():
+                label = _("Reporter's answer") if m.question_id else _("Reporter added")
+                out.append(f"{label}: {sealer.open_text(m.key_id, m.body_enc)}")
+    return out
+
+
+def _buttons(ctx: Context, case: Case, f: Facts) -> list[list[Button]]:
+    _ = ctx._
+    rows: list[list[Button]] = []
+    st = case.state
+    if allowed(f, Action.accept) and st == CaseState.received.value and case.joint_group_id:
+        rows.append([act(ctx, _("Accept (受理)"), case, "accept"), act(ctx, _("Forward (转办)"), case, "forward")])
+    if allowed(f, Action.propose_team) and st in (CaseState.accepted.value, CaseState.assigned.value,
+                                                  CaseState.acknowledged.value):
+        rows.append([act(ctx, _("Propose a team"), case, "team")])
+    if allowed(f, Action.dispose):
+        if st == CaseState.acknowledged.value:
+            rows += [[act(ctx, _(DISPOSAL_WORDS[d.value]), case, f"disp_{d.value}")] for d in Disposal]
+        if st == CaseState.disposed.value:
+            rows.append([act(ctx, _("File (立案)"), case, "file"), act(ctx, _("Conclude (办结)"), case, "conclude")])
+        if st == CaseState.filed.value:
+            rows.append([act(ctx, _("Conclude (办结)"), case, "conclude")])
+        if st == CaseState.concluded.value:
+            rows.append([act(ctx, _("Feedback given to the reporter"), case, "feedback")])
+    extra = []
+    if allowed(f, Action.ask_reporter) and case.tip_id and st not in ("concluded", "feedback_given", "forwarded"):
+        extra.append(act(ctx, _("Ask the reporter"), case, "ask"))
+    if allowed(f, Action.note):
+        extra.append(act(ctx, _("Add a note"), case, "note"))
+    if extra:
+        rows.append(extra)
+    return rows

@@ -1,0 +1,218 @@
+"""Follow-up with a receipt (/check): status, questions from the team, more material.
+
+States (docs/conversations/check.mmd): receipt → menu → (answer | add_text | add_file) → menu.
+The open session remembers which tip it is for (sealed) for a short while, then forgets.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from handlers.context import Context
+from handlers.i18n import N_
+from handlers.policy import load_policy
+from handlers.reporter import receipts
+from handlers.reporter.media import RejectedFile, clean
+from handlers.reporter.tips import STATUS_WORDS, add_message, case_for, open_questions, store_attachment
+from handlers.reporter.wizard import REJECT_WORDS
+from handlers.router import Conversation
+from handlers.workdays import add_working_days
+from handlers.lifecycle import emit
+from storage.models import CaseState, Tip, TipQuestion
+
+NAME = "check"
+SESSION_MINUTES = 30
+PROBLEM_WORDS = {
+    receipts.ReceiptProblem.letters: N_("A receipt has digits only. Please type the 16 digits (spaces are fine). This did not count as a wrong attempt."),
+    receipts.ReceiptProblem.length: N_("A receipt has exactly 16 digits. Please check and type it again (spaces are fine). This did not count as a wrong attempt."),
+}
+
+
+class CheckConversation(Conversation):
+    name = NAME
+
+    async def begin(self, ctx: Context, args: str = "") -> None:
+        ctx.state.begin(NAME, "receipt", ttl=timedelta(minutes=SESSION_MINUTES))
+        if args.strip():
+            ctx.event = ctx.event.model_copy(update={"text": args})
+            await self.on_receipt(ctx)
+            return
+        ctx.reply(ctx._("Please type your 16-digit receipt."), buttons=[[ctx.button(ctx._("✖ Cancel"), "cancel")]])
+
+    async def handle(self, ctx: Context) -> None:
+        if ctx.button_value in ("cancel", "bye"):
+            ctx.state.end()
+            ctx.reply(ctx._("Done. Keep your receipt safe; you can check again at any time with /check."))
+            return
+        ctx.state.expires_at = ctx.clock.now() + timedelta(minutes=SESSION_MINUTES)
+        await super().handle(ctx)
+
+    async def cancel(self, ctx: Context) -> None:
+        ctx.state.end()
+        ctx.reply(ctx._("Done. Keep your receipt safe; you can check again at any time with /check."))
+
+    # -- receipt ----------------------------------------------------------------------------
+
+    async def on_receipt(self, ctx: Context) -> None:
+        _ = ctx._
+        cfg = ctx.config
+        now = ctx.clock.now()
+        if not ctx.text or not ctx.text.strip():
+            ctx.reply(_("Please type your 16-digit receipt."), buttons=[[ctx.button(_("✖ Cancel"), "cancel")]])
+            return
+        norm = receipts.normalize_receipt(ctx.text)
+        if isinstance(norm, receipts.ReceiptProblem):
+            ctx.reply(_(PROBLEM_WORDS[norm]), buttons=[[ctx.button(_("✖ Cancel"), "cancel")]])
+            return
+        key = receipts.throttle_key(cfg.salt, ctx.event.channel, ctx.event.sender.external_id)
+        window = timedelta(minutes=cfg.receipt_window_minutes)
+        until = await receipts.throttled_until(ctx.session, key, now=now, window=window,
+                                               per_sender=cfg.receipt_failures_per_sender,
+                                               global_limit=cfg.receipt_failures_global)
+        if until is not None:
+            minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+            ctx.reply(_("Too many attempts. For your protection, please wait {m} minutes and try again.").format(m=minutes))
+            ctx.state.end()
+            return
+        tip = await receipts.find_tip(ctx.session, norm, cfg.salt)
+        if tip is None:
+            await receipts.record_failure(ctx.session, key, now=now, window=window)
+            ctx.reply(_("No report matches this receipt. Please check the digits and try again."),
+                      buttons=[[ctx.button(_("✖ Cancel"), "cancel")]])
+            return
+        ctx.state.secret["tip_id"] = tip.id
+        if tip.anonymous:
+            tip.last_checked_on = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        ctx.state.goto("menu")
+        await self.show(ctx, tip)
+
+    # -- menu -------------------------------------------------------------------------------
+
+    async def _tip(self, ctx: Context) -> Tip | None:
+        tip_id = ctx.state.secret.get("tip_id")
+        tip = await ctx.session.get(Tip, tip_id) if tip_id else None
+        if tip is None:
+            ctx.state.end()
+            ctx.reply(ctx._("This check has ended. Please start again with /check."))
+        return tip
+
+    async def _step_tip(self, ctx: Context) -> Tip | None:
+        """The tip of this session for an input step; None when the step is over (ended, or Back)."""
+        tip = await self._tip(ctx)
+        if tip is not None and ctx.button_value == "menu":
+            ctx.state.goto("menu")
+            await self.show(ctx, tip)
+            return None
+        return tip
+
+    async def show(self, ctx: Context, tip: Tip) -> None:
+        _ = ctx._
+        case = await case_for(ctx.session, tip)
+        state = case.state if case else CaseState.received.value
+        lines = [_("Status of your report: {status}").format(status=_(STATUS_WORDS[state]))]
+        questions = await open_questions(ctx.session, tip)
+        rows = []
+        for i, q in enumerate(questions, start=1):
+            text = ctx.sealer.open_text(q.key_id, q.text_enc)
+            lines.append(_("Question {n} from the team: {text}").format(n=i, text=text))
+            rows.append([ctx.button(_("Answer question {n}").format(n=i), f"answer:{q.id}")])
+        if tip.anonymous and state not in (CaseState.concluded.value, CaseState.feedback_given.value, CaseState.forwarded.value):
+            lines.append(self._check_back(ctx, case.created_at if case else tip.created_at, state))
+        rows += [[ctx.button(_("Add information"), "add_text"), ctx.button(_("Add a file"), "add_file")],
+                 [ctx.button(_("Finish"), "bye")]]
+        ctx.reply("\n\n".join(lines), buttons=rows)
+
+    def _check_back(self, ctx: Context, since, state: str) -> str:  # type: ignore[no-untyped-def]
+        rules = load_policy(ctx.config.policy_file).rules
+        now = ctx.clock.now()
+        if state == CaseState.received.value:
+            when = add_working_days(since, rules["accept"].working_days, ctx.config.tz)
+            if when < now:
+                when = add_working_days(now, 5, ctx.config.tz)
+        else:
+            when = add_working_days(now, 10, ctx.config.tz)
+        return ctx._("We cannot contact you, so please check back after {date}; questions from the team will "
+                     "appear here.").format(date=when.astimezone(ctx.config.tz).strftime("%Y-%m-%d"))
+
+    async def on_menu(self, ctx: Context) -> None:
+        tip = await self._tip(ctx)
+        if tip is None:
+            return
+        v = ctx.button_value or ""
+        if v.startswith("answer:"):
+            q = await ctx.session.get(TipQuestion, int(v[7:]))
+            if q is None or q.tip_id != tip.id or q.answered_at is not None:
+                ctx.reply(ctx._("That question has already been answered."))
+                await self.show(ctx, tip)
+                return
+            ctx.state.data["question_id"] = q.id
+            ctx.state.goto("answer")
+            ctx.reply(ctx._("Please type your answer."), buttons=[[ctx.button(ctx._("◀ Back"), "menu")]])
+        elif v == "add_text":
+            ctx.state.goto("add_text")
+            ctx.reply(ctx._("Please type the information you want to add."), buttons=[[ctx.button(ctx._("◀ Back"), "menu")]])
+        elif v == "add_file":
+            ctx.state.goto("add_file")
+            ctx.reply(ctx._("Please send the photo or document."), buttons=[[ctx.button(ctx._("◀ Back"), "menu")]])
+        elif ctx.attachment is not None:
+            await self.on_add_file(ctx)
+        else:
+            await self.show(ctx, tip)
+
+    async def on_answer(self, ctx: Context) -> None:
+        tip = await self._step_tip(ctx)
+        if tip is None:
+            return
+        if not ctx.text or not ctx.text.strip():
+            ctx.reply(ctx._("I did not receive any text. Please type your answer."))
+            return
+        q = await ctx.session.get(TipQuestion, ctx.state.data.get("question_id"))
+        if q is None or q.tip_id != tip.id or q.answered_at is not None:
+            ctx.reply(ctx._("That question has already been answered."))
+        else:
+            await add_message(ctx.session, ctx.sealer, tip, ctx.text.strip(), now=ctx.clock.now(), question=q)
+            ctx.reply(ctx._("Thank you, your answer has been passed to the team."))
+        ctx.state.data.pop("question_id", None)
+        ctx.state.goto("menu")
+        await self.show(ctx, tip)
+
+    async def on_add_text(self, ctx: Context) -> None:
+        tip = await self._step_tip(ctx)
+        if tip is None:
+            return
+        if ctx.attachment is not None:
+            await self.on_add_file(ctx)
+            return
+        if not ctx.text or not ctx.text.strip():
+            ctx.reply(ctx._("I did not receive any text. Please type the information you want to add."))
+            return
+        await add_message(ctx.session, ctx.sealer, tip, ctx.text.strip(), now=ctx.clock.now())
+        ctx.reply(ctx._("Thank you, the information has been added to your report."))
+        ctx.state.goto("menu")
+        await self.show(ctx, tip)
+
+    async def on_add_file(self, ctx: Context) -> None:
+        tip = await self._step_tip(ctx)
+        if tip is None:
+            return
+        f = ctx.attachment
+        if f is None:
+            ctx.reply(ctx._("Please send a photo or document."), buttons=[[ctx.button(ctx._("◀ Back"), "menu")]])
+            return
+        try:
+            cf = clean(f.filename, f.content_type, f.data, f.size, ctx.config.max_attachment_bytes)
+        except RejectedFile as exc:
+            mb = ctx.config.max_attachment_bytes // (1024 * 1024)
+            ctx.reply(ctx._(REJECT_WORDS[exc.reason]).format(mb=mb), buttons=[[ctx.button(ctx._("◀ Back"), "menu")]])
+            return
+        now = ctx.clock.now()
+        att = await store_attachment(ctx.session, ctx.sealer, filename=cf.filename, content_type=cf.content_type,
+                                     data=cf.data, now=now.replace(hour=0, minute=0, second=0, microsecond=0) if tip.anonymous else now,
+                                     tip_id=tip.id)
+        case = await case_for(ctx.session, tip)
+        if case is not None:
+            att.case_id = case.id
+        await emit(ctx.session, "tip.material_added", tip=tip)
+        ctx.reply(ctx._("Thank you, the file has been added to your report."))
+        ctx.state.goto("menu")
+        await self.show(ctx, tip)

@@ -1,0 +1,346 @@
+"""The tip wizard (/report): one question at a time, back and cancel at every step.
+
+States (docs/conversations/report.mmd): about → (pick_unit) → people → details → files →
+identity → (name → contact) → confirm → done. Everything typed lives sealed in the
+conversation state; nothing is a tip until the reporter confirms.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+
+from handlers.context import Context
+from handlers.dispatcher import draft_ttl
+from handlers.i18n import N_
+from handlers.policy import load_policy
+from handlers.reporter import receipts
+from handlers.reporter.media import RejectedFile, clean
+from handlers.reporter.tips import Draft, drop_draft_attachments, store_attachment, submit
+from handlers.router import Conversation
+from handlers.workdays import add_working_days
+from storage.models import Unit
+
+NAME = "report"
+MAX_UNIT_CHOICES = 8
+MAX_FILES = 10
+# Where "back" goes from each step.
+BACK = {
+    "pick_unit": "about",
+    "people": "about",
+    "details": "people",
+    "files": "details",
+    "identity": "files",
+    "name": "identity",
+    "contact": "name",
+    "confirm": "identity",
+}
+# What the platform itself can see, per channel: said plainly before the reporter chooses.
+PLATFORM_NOTE = {
+    "telegram": N_("Telegram itself can see that your account wrote to this bot, but not what we store."),
+    "wecom": N_("Your enterprise's WeCom administrators may be able to see that you wrote to this app."),
+    "console": N_("This terminal is operated locally; nothing about you is recorded."),
+}
+DEFAULT_PLATFORM_NOTE = N_("The chat platform itself can see that you wrote to this service, but not what we store.")
+REJECT_WORDS = {
+    "too_large": N_("That file is too large (the limit is {mb} MB). It was not added; the rest of your report is kept."),
+    "type": N_("That kind of file cannot be accepted. Please send photos, PDF, Word, Excel, text, audio or video files. The rest of your report is kept."),
+    "broken": N_("That picture could not be read. It was not added; the rest of your report is kept."),
+}
+
+
+def nav(ctx: Context, *extra: list) -> list[list]:  # type: ignore[type-arg]
+    """Extra rows, then Back and Cancel."""
+    return [*extra, [ctx.button(ctx._("◀ Back"), "back"), ctx.button(ctx._("✖ Cancel"), "cancel")]]
+
+
+class ReportConversation(Conversation):
+    name = NAME
+
+    # -- entry ----------------------------------------------------------------------------
+
+    async def begin(self, ctx: Context) -> None:
+        ctx.state.begin(NAME, "about", ttl=draft_ttl(ctx))
+        ctx.state.secret = {"details": []}
+        ctx.state.data = {"files": []}
+        ctx.reply(
+            ctx._("Thank you for coming forward. I will ask a few questions, one at a time. You can go back or "
+                  "cancel at any step, and nothing is kept until you confirm at the end.")
+        )
+        await self.ask(ctx, "about")
+
+    async def handle(self, ctx: Context) -> None:
+        if ctx.button_value == "cancel":
+            await self.cancel(ctx)
+            return
+        if ctx.button_value == "back":
+            step = BACK.get(ctx.state.step or "", "about")
+            ctx.state.goto(step)
+            await self.ask(ctx, step)
+            return
+        ctx.state.expires_at = ctx.clock.now() + draft_ttl(ctx)  # activity keeps the draft alive
+        await super().handle(ctx)
+
+    async def cancel(self, ctx: Context) -> None:
+        await drop_draft_attachments(ctx.session, list(ctx.state.data.get("files", [])))
+        ctx.state.end()
+        ctx.reply(ctx._("Your report was cancelled and everything you entered has been deleted."))
+
+    # -- questions --------------------------------------------------------------------------
+
+    async def ask(self, ctx: Context, step: str) -> None:
+        _ = ctx._
+        if step == "about":
+            ctx.reply(
+                _("Step 1 of 6. Which department or unit is it about? Type part of its name to search, or "
+                  "describe it in your own words."),
+                buttons=nav(ctx, [ctx.button(_("Not sure"), "unsure")]),
+            )
+        elif step == "pick_unit":
+            await self._unit_choices(ctx, ctx.state.secret.get("about_text", ""))
+        elif step == "people":
+            ctx.reply(_("Step 2 of 6. Who is involved? Names and positions, if you know them. You can skip this."),
+                      buttons=nav(ctx, [ctx.button(_("Skip"), "skip")]))
+        elif step == "details":
+            n = len(ctx.state.secret.get("details", []))
+            text = _("Step 3 of 6. What happened? When and where, and how you know. You can send several "
+                     "messages; press Done when you have finished.")
+            if n:
+                text += "\n" + ctx.ngettext("({n} message received so far.)", "({n} messages received so far.)", n).format(n=n)
+            ctx.reply(text, buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
+        elif step == "files":
+            n = len(ctx.state.data.get("files", []))
+            text = _("Step 4 of 6. You can send photos or documents as evidence (optional). Location and camera "
+                     "details are removed from photos. Press Done when finished, or Skip.")
+            if n:
+                text += "\n" + ctx.ngettext("({n} file received.)", "({n} files received.)", n).format(n=n)
+            ctx.reply(text, buttons=nav(ctx, [ctx.button(_("Done") if n else _("Skip"), "done")]))
+        elif step == "identity":
+            note = _(PLATFORM_NOTE.get(ctx.event.channel, DEFAULT_PLATFORM_NOTE))
+            ctx.reply(
+                _("Step 5 of 6. Do you want to report anonymously or with your name?\n"
+                  "• Anonymous: we keep nothing that identifies you, and we cannot contact you; you check "
+                  "progress yourself with a receipt.\n"
+                  "• With your name: we keep your name and contact (encrypted) and tell you of acceptance and "
+                  "of the result, as the rules require.") + "\n" + note,
+                buttons=nav(ctx, [ctx.button(_("Anonymous"), "anon")], [ctx.button(_("With my name"), "named")]),
+            )
+        elif step == "name":
+            ctx.reply(_("Please type your full name."), buttons=nav(ctx))
+        elif step == "contact":
+            ctx.reply(_("How can we contact you? A phone number or an address."), buttons=nav(ctx))
+        elif step == "confirm":
+            ctx.reply(await self._summary(ctx), buttons=nav(ctx, [ctx.button(_("✔ Submit"), "submit")]))
+
+    async def _unit_choices(self, ctx: Context, query: str) -> bool:
+        _ = ctx._
+        units = await self._search_units(ctx, query)
+        if not units:
+            return False
+        rows = [[ctx.button(u.name, f"unit:{u.id}")] for u in units]
+        rows.append([ctx.button(_("None of these: use what I typed"), "own")])
+        ctx.reply(_("Did you mean one of these units?"), buttons=nav(ctx, *rows))
+        return True
+
+    async def _search_units(self, ctx: Context, query: str) -> list[Unit]:
+        words = [w for w in query.replace("，", " ").replace(",", " ").split() if w][:5]
+        if not words:
+            return []
+        conds = [Unit.name.contains(w, autoescape=True) for w in words]
+        # Chinese has no spaces: also match any 2-character piece of a long query.
+        if len(words) == 1 and len(words[0]) > 3:
+            w = words[0]
+            conds += [Unit.name.contains(w[i : i + 2], autoescape=True) for i in range(0, len(w) - 1)]
+        rows = (await ctx.session.scalars(select(Unit).where(or_(*conds)).order_by(func.length(Unit.name)).limit(40))).all()
+        # Rank by how much of the query each name contains.
+        def score(u: Unit) -> int:
+            return sum(len(w) * 3 for w in words if w in u.name) + sum(
+                1 for i in range(len(query) - 1) if query[i : i + 2] in u.name)
+        return sorted(rows, key=score, reverse=True)[:MAX_UNIT_CHOICES]
+
+    # -- steps ------------------------------------------------------------------------------
+
+    async def on_about(self, ctx: Context) -> None:
+        if ctx.button_value == "unsure":
+            ctx.state.secret.update(unit_id=None, subject=None)
+            ctx.state.goto("people")
+            await self.ask(ctx, "people")
+            return
+        text = (ctx.text or "").strip()
+        if not text:
+            await self._need_text(ctx)
+            return
+        ctx.state.secret["about_text"] = text
+        if await self._unit_choices(ctx, text):
+            ctx.state.goto("pick_unit")
+            return
+        ctx.state.secret.update(unit_id=None, subject=text)
+        ctx.state.goto("people")
+        await self.ask(ctx, "people")
+
+    async def on_pick_unit(self, ctx: Context) -> None:
+        value = ctx.button_value or ""
+        if value.startswith("unit:"):
+            unit = await ctx.session.get(Unit, int(value[5:]))
+            if unit is None:
+                await self.ask(ctx, "pick_unit")
+                return
+            ctx.state.secret.update(unit_id=unit.id, subject=None)
+        elif value == "own":
+            ctx.state.secret.update(unit_id=None, subject=ctx.state.secret.get("about_text"))
+        elif ctx.text and ctx.text.strip():  # a new search
+            await self.on_about(ctx)
+            return
+        else:
+            await self.ask(ctx, "pick_unit")
+            return
+        ctx.state.goto("people")
+        await self.ask(ctx, "people")
+
+    async def on_people(self, ctx: Context) -> None:
+        if ctx.button_value == "skip":
+            ctx.state.secret["people"] = None
+        elif ctx.text and ctx.text.strip():
+            ctx.state.secret["people"] = ctx.text.strip()
+        else:
+            await self._need_text(ctx)
+            return
+        ctx.state.goto("details")
+        await self.ask(ctx, "details")
+
+    async def on_details(self, ctx: Context) -> None:
+        details: list[str] = ctx.state.secret.setdefault("details", [])
+        if ctx.button_value == "done":
+            if not details:
+                ctx.reply(ctx._("Please describe what happened before pressing Done."))
+                await self.ask(ctx, "details")
+                return
+            ctx.state.goto("files")
+            await self.ask(ctx, "files")
+            return
+        if ctx.attachment is not None:  # a file during the description: take it as evidence
+            await self.on_files(ctx)
+            ctx.state.goto("details")
+            return
+        if not ctx.text or not ctx.text.strip():
+            await self._need_text(ctx)
+            return
+        details.append(ctx.text.strip())
+        ctx.reply(ctx._("Received. Send more, or press Done."), buttons=nav(ctx, [ctx.button(ctx._("Done"), "done")]))
+
+    async def on_files(self, ctx: Context) -> None:
+        _ = ctx._
+        if ctx.button_value == "done":
+            ctx.state.goto("identity")
+            await self.ask(ctx, "identity")
+            return
+        f = ctx.attachment
+        if f is None:
+            ctx.reply(_("Please send a photo or document, or press Done."),
+                      buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
+            return
+        files: list[int] = ctx.state.data.setdefault("files", [])
+        if len(files) >= MAX_FILES:
+            ctx.reply(_("You have already sent the maximum of {n} files.").format(n=MAX_FILES),
+                      buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
+            return
+        try:
+            cf = clean(f.filename, f.content_type, f.data, f.size, ctx.config.max_attachment_bytes)
+        except RejectedFile as exc:
+            mb = ctx.config.max_attachment_bytes // (1024 * 1024)
+            ctx.reply(_(REJECT_WORDS[exc.reason]).format(mb=mb), buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
+            return
+        att = await store_attachment(ctx.session, ctx.sealer, filename=cf.filename, content_type=cf.content_type,
+                                     data=cf.data, now=ctx.clock.now())
+        files.append(att.id)
+        ctx.reply(ctx.ngettext("File received ({n} in all). Send more, or press Done.",
+                               "Files received ({n} in all). Send more, or press Done.", len(files)).format(n=len(files)),
+                  buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
+
+    async def on_identity(self, ctx: Context) -> None:
+        if ctx.button_value == "anon":
+            ctx.state.secret.update(anonymous=True, name=None, contact=None)
+            ctx.state.goto("confirm")
+            await self.ask(ctx, "confirm")
+        elif ctx.button_value == "named":
+            ctx.state.secret["anonymous"] = False
+            ctx.state.goto("name")
+            await self.ask(ctx, "name")
+        else:
+            ctx.reply(ctx._("Please choose one of the buttons."))
+            await self.ask(ctx, "identity")
+
+    async def on_name(self, ctx: Context) -> None:
+        if not ctx.text or not ctx.text.strip():
+            await self._need_text(ctx)
+            return
+        ctx.state.secret["name"] = ctx.text.strip()[:200]
+        ctx.state.goto("contact")
+        await self.ask(ctx, "contact")
+
+    async def on_contact(self, ctx: Context) -> None:
+        if not ctx.text or not ctx.text.strip():
+            await self._need_text(ctx)
+            return
+        ctx.state.secret["contact"] = ctx.text.strip()[:200]
+        ctx.state.goto("confirm")
+        await self.ask(ctx, "confirm")
+
+    async def on_confirm(self, ctx: Context) -> None:
+        if ctx.button_value != "submit":
+            ctx.reply(ctx._("Please press Submit to send your report, or Back to change it."))
+            await self.ask(ctx, "confirm")
+            return
+        s = ctx.state.secret
+        draft = Draft(unit_id=s.get("unit_id"), subject=s.get("subject"), people=s.get("people"),
+                      details=list(s.get("details", [])), attachment_ids=list(ctx.state.data.get("files", [])),
+                      anonymous=bool(s.get("anonymous", True)), name=s.get("name"), contact=s.get("contact"),
+                      language=ctx.lang)
+        receipt = receipts.new_receipt()
+        digest = await receipts.hash_receipt(receipt, ctx.config.salt)
+        address = None if draft.anonymous else f"{ctx.event.channel}\x1f{ctx.event.sender.external_id}"
+        tip, case = await submit(ctx.session, ctx.sealer, draft, receipt_hash=digest, now=ctx.clock.now(),
+                                 chat_address=address)
+        ctx.state.end()  # the draft and its link to this chat are deleted now
+        _ = ctx._
+        due = add_working_days(case.created_at, load_policy(ctx.config.policy_file).rules["accept"].working_days, ctx.config.tz)
+        when = due.astimezone(ctx.config.tz).strftime("%Y-%m-%d")
+        text = _("Your report has been submitted. Thank you.\n\nYour receipt:\n\n{receipt}\n\n"
+                 "Write it down now and keep it safe. It is shown only this once and it is the only key to your "
+                 "report: with it you (and anyone who has it) can check progress, answer questions and add "
+                 "material. We cannot recover it.").format(receipt=receipts.format_receipt(receipt))
+        if draft.anonymous:
+            text += "\n\n" + _("Because you reported anonymously, we cannot contact you. Please check back with "
+                               "/check and your receipt after {date}.").format(date=when)
+        else:
+            text += "\n\n" + _("We will tell you when your report has been accepted. You can also check at any "
+                               "time with /check and your receipt.")
+        ctx.reply(text)
+
+    async def _need_text(self, ctx: Context) -> None:
+        ctx.reply(ctx._("I did not receive any text. Please type your answer, or use the buttons."))
+        await self.ask(ctx, ctx.state.step or "about")
+
+    async def _summary(self, ctx: Context) -> str:
+        _ = ctx._
+        s = ctx.state.secret
+        if s.get("unit_id"):
+            unit = await ctx.session.get(Unit, s["unit_id"])
+            about = unit.name if unit else _("Not sure")
+        else:
+            about = s.get("subject") or _("Not sure")
+        details = "\n".join(s.get("details", []))
+        if len(details) > 600:
+            details = details[:600] + "…"
+        lines = [
+            _("Step 6 of 6. Please check your report:"),
+            _("About: {v}").format(v=about),
+            _("People involved: {v}").format(v=s.get("people") or _("not given")),
+            _("What happened: {v}").format(v=details),
+            _("Files: {n}").format(n=len(ctx.state.data.get("files", []))),
+        ]
+        if s.get("anonymous", True):
+            lines.append(_("Anonymous: yes"))
+        else:
+            lines.append(_("Name: {name}; contact: {contact}").format(name=s.get("name"), contact=s.get("contact")))
+        lines.append(_("Press Submit to send it."))
+        return "\n".join(lines)

@@ -1,0 +1,81 @@
+"""/status and /stats for supervisors and leads."""
+
+from __future__ import annotations
+
+from handlers.context import Context
+from handlers.i18n import N_
+from handlers.router import Audience, Router
+from handlers.schedule.figures import parse_period, ratio, scope, stats, status
+from storage.models import Role
+
+SOURCE_LABELS = {
+    "public_report": N_("public reports"),
+    "inspection_handover": N_("inspection handovers"),
+    "audit_handover": N_("audit handovers"),
+    "superior_referral": N_("referrals from above"),
+    "self_found": N_("found by ourselves"),
+}
+DISPOSAL_LABELS = {
+    "talk_inquiry": N_("talk or letter inquiry"),
+    "preliminary_verification": N_("preliminary verification"),
+    "shelved": N_("shelved"),
+    "closed_no_action": N_("closed, no action"),
+}
+PERIOD_HELP = N_("Periods: today, week, month, year, 2026, 2026-03, 2026-Q1, or two dates: 2026-03-01 2026-03-31.")
+
+
+def make_router() -> Router:
+    r = Router("figures")
+    roles = (Role.supervisor, Role.lead, Role.admin)
+
+    @r.command("status", help=N_("Status summary: /status [today|week|month|dates]"), audience=Audience.staff,
+               roles=roles, order=30, menu=True)
+    async def status_cmd(ctx: Context, args: str) -> None:
+        _ = ctx._
+        now = ctx.clock.now()
+        p = parse_period(args, now, ctx.config.tz, "today")
+        if p is None:
+            ctx.reply(_("I did not understand that period. Nothing was changed.") + "\n" + _(PERIOD_HELP))
+            return
+        st = await status(ctx.session, await scope(ctx.session, ctx.actor.staff), p, now)  # type: ignore[arg-type]
+        lines = [_("Status ({period}):").format(period=p.label),
+                 _("New: {n}").format(n=st.new), _("Accepted: {n}").format(n=st.accepted),
+                 _("Assigned: {n}").format(n=st.assigned), _("Concluded: {n}").format(n=st.concluded),
+                 _("Overdue now: {n}").format(n=st.overdue_total)]
+        if st.overdue_refs:
+            lines.append(_("Overdue: {refs}").format(refs="、".join(st.overdue_refs)))
+        ctx.reply("\n".join(lines))
+
+    @r.command("stats", help=N_("Statistics in reporting form: /stats [month|2026|2026-Q1|dates]"),
+               audience=Audience.staff, roles=roles, order=31)
+    async def stats_cmd(ctx: Context, args: str) -> None:
+        _ = ctx._
+        now = ctx.clock.now()
+        p = parse_period(args, now, ctx.config.tz, "month")
+        if p is None:
+            ctx.reply(_("I did not understand that period. Nothing was changed.") + "\n" + _(PERIOD_HELP))
+            return
+        where = await scope(ctx.session, ctx.actor.staff)  # type: ignore[arg-type]
+        cur = await stats(ctx.session, where, p)
+        yoy = await stats(ctx.session, where, p.shift(years=-1))
+        prev = await stats(ctx.session, where, p.shift(back=True))
+
+        def line(label: str, a: int, b: int, c: int) -> str:
+            return _("{label} {n}, year on year {yoy}, on the previous period {mom}").format(
+                label=label, n=a, yoy=ratio(a, b), mom=ratio(a, c))
+
+        lines = [_("Statistics ({period}):").format(period=p.label),
+                 line(_("Clues received"), cur.received, yoy.received, prev.received)]
+        for k, label in SOURCE_LABELS.items():
+            if cur.by_source.get(k) or yoy.by_source.get(k):
+                lines.append("  " + line(_(label), cur.by_source.get(k, 0), yoy.by_source.get(k, 0), prev.by_source.get(k, 0)))
+        lines.append(line(_("Clues screened"), cur.screened, yoy.screened, prev.screened))
+        for k, label in DISPOSAL_LABELS.items():
+            if cur.by_disposal.get(k) or yoy.by_disposal.get(k):
+                lines.append("  " + line(_(label), cur.by_disposal.get(k, 0), yoy.by_disposal.get(k, 0), prev.by_disposal.get(k, 0)))
+        lines.append(line(_("Cases filed"), cur.filed, yoy.filed, prev.filed))
+        lines.append(line(_("Cases concluded"), cur.concluded, yoy.concluded, prev.concluded))
+        lines.append(line(_("People disciplined"), cur.disciplined, yoy.disciplined, prev.disciplined))
+        ctx.reply("\n".join(lines))
+
+    return r

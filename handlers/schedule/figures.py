@@ -1,0 +1,194 @@
+"""Figures supervisors put in reports, computed by aggregate SQL (never by loading cases).
+
+Scope: supervisors and admins see everything; a lead sees their joint group's cases except
+those about a unit their own office is stationed at or that they declared a conflict with.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, distinct, false, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Case,
+    CaseTransition,
+    ConflictDeclaration,
+    Deadline,
+    Office,
+    Role,
+    Staff,
+    office_units,
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime  # aware UTC, inclusive
+    end: datetime    # aware UTC, exclusive
+    label: str
+
+    def shift(self, *, years: int = 0, back: bool = False) -> "Period":
+        if years:
+            def y(d: datetime) -> datetime:
+                try:
+                    return d.replace(year=d.year + years)
+                except ValueError:  # 29 February
+                    return d.replace(year=d.year + years, day=28)
+            return Period(y(self.start), y(self.end), self.label)
+        length = self.end - self.start
+        return Period(self.start - length, self.start, self.label)
+
+
+def _day_start(d: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(d, time(0), tzinfo=tz)
+
+
+def parse_period(text: str, now: datetime, tz: ZoneInfo, default: str = "today") -> Period | None:
+    """today | week | month | year | 2026 | 2026-03 | 2026-Q1 | 2026-03-01 2026-03-31."""
+    t = (text or default).strip().lower()
+    local = now.astimezone(tz).date()
+    if t in ("today", "今天", "今日"):
+        a, b = local, local + timedelta(days=1)
+    elif t in ("week", "本周"):
+        a = local - timedelta(days=local.weekday())
+        b = a + timedelta(days=7)
+    elif t in ("month", "本月"):
+        a = local.replace(day=1)
+        b = (a + timedelta(days=32)).replace(day=1)
+    elif t in ("year", "本年", "今年"):
+        a, b = date(local.year, 1, 1), date(local.year + 1, 1, 1)
+    elif m := re.fullmatch(r"(\d{4})", t):
+        a, b = date(int(m[1]), 1, 1), date(int(m[1]) + 1, 1, 1)
+    elif m := re.fullmatch(r"(\d{4})-(\d{1,2})", t):
+        y, mo = int(m[1]), int(m[2])
+        if not 1 <= mo <= 12:
+            return None
+        a = date(y, mo, 1)
+        b = (a + timedelta(days=32)).replace(day=1)
+    elif m := re.fullmatch(r"(\d{4})-q([1-4])", t):
+        y, q = int(m[1]), int(m[2])
+        a = date(y, 3 * q - 2, 1)
+        b = date(y + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
+    elif m := re.fullmatch(r"(\d{4}-\d{2}-\d{2})\s+(\d{4}-\d{2}-\d{2})", t):
+        try:
+            a, b = date.fromisoformat(m[1]), date.fromisoformat(m[2]) + timedelta(days=1)
+        except ValueError:
+            return None
+        if b <= a:
+            return None
+    else:
+        return None
+    return Period(_day_start(a, tz).astimezone(ZoneInfo("UTC")), _day_start(b, tz).astimezone(ZoneInfo("UTC")), t)
+
+
+async def scope(session: AsyncSession, staff: Staff) -> ColumnElement[bool]:
+    """The cases this person may count."""
+    if staff.roles & {Role.supervisor, Role.admin}:
+        return true()
+    if Role.lead not in staff.roles or staff.office_id is None:
+        return false()
+    office = await session.get(Office, staff.office_id)
+    if office is None or office.joint_group_id is None:
+        return false()
+    stationed = select(office_units.c.unit_id).where(office_units.c.office_id == staff.office_id)
+    declared = select(ConflictDeclaration.unit_id).where(ConflictDeclaration.staff_id == staff.id,
+                                                         ConflictDeclaration.unit_id.is_not(None))
+    return and_(Case.joint_group_id == office.joint_group_id,
+                func.coalesce(Case.unit_id, -1).not_in(stationed),
+                func.coalesce(Case.unit_id, -1).not_in(declared))
+
+
+@dataclass
+class Status:
+    new: int
+    accepted: int
+    assigned: int
+    concluded: int
+    overdue_refs: list[str]
+    overdue_total: int
+
+
+async def _count_transitions(session: AsyncSession, where: ColumnElement[bool], to: str, p: Period) -> int:
+    return await session.scalar(select(func.count(distinct(CaseTransition.case_id))).join(Case, Case.id == CaseTransition.case_id)
+                                .where(where, CaseTransition.to_state == to, CaseTransition.at >= p.start,
+                                       CaseTransition.at < p.end)) or 0
+
+
+async def status(session: AsyncSession, where: ColumnElement[bool], p: Period, now: datetime, limit: int = 20) -> Status:
+    new = await session.scalar(select(func.count()).select_from(Case).where(where, Case.created_at >= p.start,
+                                                                             Case.created_at < p.end)) or 0
+    concluded = await session.scalar(select(func.count()).select_from(Case).where(
+        where, Case.concluded_at >= p.start, Case.concluded_at < p.end)) or 0
+    overdue_q = (select(Case.reference).join(Deadline, Deadline.case_id == Case.id)
+                 .where(where, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None), Deadline.due_at < now)
+                 .group_by(Case.reference).order_by(func.min(Deadline.due_at)))
+    refs = list((await session.scalars(overdue_q.limit(limit))).all())
+    total = await session.scalar(select(func.count()).select_from(overdue_q.subquery())) or 0
+    return Status(new, await _count_transitions(session, where, "accepted", p),
+                  await _count_transitions(session, where, "assigned", p), concluded, refs, total)
+
+
+@dataclass
+class Stats:
+    by_source: dict[str, int] = field(default_factory=dict)
+    received: int = 0
+    screened: int = 0
+    by_disposal: dict[str, int] = field(default_factory=dict)
+    filed: int = 0
+    concluded: int = 0
+    disciplined: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"received": self.received, "screened": self.screened, "filed": self.filed,
+                "concluded": self.concluded, "disciplined": self.disciplined,
+                **{f"source:{k}": v for k, v in self.by_source.items()},
+                **{f"disposal:{k}": v for k, v in self.by_disposal.items()}}
+
+
+def _transitions(where: ColumnElement[bool]):  # type: ignore[no-untyped-def]
+    """FROM case_transitions, joined to cases only when the scope needs case columns."""
+    from sqlalchemy.sql.elements import True_
+
+    q = select(CaseTransition.to_state, func.count(distinct(CaseTransition.case_id)))
+    return q if isinstance(where, True_) else q.join(Case, Case.id == CaseTransition.case_id).where(where)
+
+
+async def stats(session: AsyncSession, where: ColumnElement[bool], p: Period) -> Stats:
+    s = Stats()
+    rows = await session.execute(select(Case.source, func.count()).where(where, Case.created_at >= p.start,
+                                                                        Case.created_at < p.end).group_by(Case.source))
+    s.by_source = {src: n for src, n in rows}
+    s.received = sum(s.by_source.values())
+    in_p = and_(where, CaseTransition.at >= p.start, CaseTransition.at < p.end)
+    # One pass over the period's transitions for every "moved to state X" figure.
+    moved = dict((await session.execute(_transitions(where).where(
+        CaseTransition.at >= p.start, CaseTransition.at < p.end,
+        CaseTransition.to_state.in_(("accepted", "forwarded", "filed"))).group_by(CaseTransition.to_state))).all())
+    s.filed = moved.get("filed", 0)
+    if moved.get("accepted") and moved.get("forwarded"):
+        # A case accepted and then forwarded in the same period is screened once.
+        s.screened = await session.scalar(_transitions(where).with_only_columns(func.count(distinct(CaseTransition.case_id)))
+                                          .where(CaseTransition.at >= p.start, CaseTransition.at < p.end,
+                                                 CaseTransition.to_state.in_(("accepted", "forwarded")))) or 0
+    else:
+        s.screened = moved.get("accepted", 0) + moved.get("forwarded", 0)
+    rows = await session.execute(select(Case.disposal, func.count(distinct(Case.id))).join(CaseTransition, CaseTransition.case_id == Case.id)
+                                 .where(in_p, CaseTransition.to_state == "disposed").group_by(Case.disposal))
+    s.by_disposal = {d: n for d, n in rows if d}
+    row = (await session.execute(select(func.count(), func.coalesce(func.sum(Case.people_disciplined), 0)).where(
+        where, Case.concluded_at >= p.start, Case.concluded_at < p.end))).one()
+    s.concluded, s.disciplined = int(row[0]), int(row[1])
+    return s
+
+
+def ratio(now: int, before: int) -> str:
+    """×2.2 as these bodies write it; '—' when there is nothing to compare with."""
+    if before == 0:
+        return "—"
+    return f"×{now / before:.1f}"

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from handlers.deps import Deps
+from storage.models import Case, Outbox
+from tests.fakes import Chat
+from tests.reporter.conftest import file_anonymous_tip
+
+
+async def tip_case(chat, deps: Deps, unit: str = "交通警察", people: str | None = "张某") -> Case:  # type: ignore[no-untyped-def]
+    await file_anonymous_tip(chat(), unit_search=unit, people=people)
+    async with deps.sessionmaker() as s:
+        return (await s.scalars(select(Case).order_by(Case.id.desc()))).first()
+
+
+async def outbox_to(deps: Deps, login: str) -> list[Outbox]:
+    from storage.models import ChatIdentity, Staff
+
+    async with deps.sessionmaker() as s:
+        return list((await s.scalars(select(Outbox).join(ChatIdentity, ChatIdentity.id == Outbox.identity_id)
+                                     .join(Staff, Staff.id == ChatIdentity.staff_id).where(Staff.login == login)
+                                     .order_by(Outbox.id))).all())
+
+
+async def press_data(c: Chat, data: str):  # type: ignore[no-untyped-def]
+    return await c.send(None, button=data)
+
+
+async def bind_group(deps: Deps, group_code: str) -> None:
+    """Every staff member of a joint group has the bot on their phone (chat id staff-LOGIN)."""
+    from storage.models import JointGroup, Office, Staff
+    from tests.conftest import bind_staff
+
+    async with deps.sessionmaker() as s:
+        logins = (await s.scalars(select(Staff.login).join(Office, Office.id == Staff.office_id)
+                                  .join(JointGroup, JointGroup.id == Office.joint_group_id)
+                                  .where(JointGroup.code == group_code))).all()
+    for login in logins:
+        await bind_staff(deps, login, f"staff-{login}")

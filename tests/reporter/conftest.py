@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from tests.fakes import Chat, make_file
+
+
+def jpeg_with_gps() -> bytes:
+    """A real JPEG carrying camera and GPS EXIF, as a phone would send."""
+    img = Image.new("RGB", (64, 48), (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker-ZX"  # Make
+    exif[0x0110] = "SecretPhone 9"  # Model
+    gps = {1: "N", 2: (31.0, 14.0, 3.5), 3: "E", 4: (121.0, 28.0, 7.25)}
+    exif[0x8825] = gps
+    out = io.BytesIO()
+    img.save(out, format="JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+@pytest.fixture
+def photo():  # type: ignore[no-untyped-def]
+    return make_file(jpeg_with_gps(), filename="IMG_0001.jpg", content_type="image/jpeg", kind="photo")
+
+
+async def file_anonymous_tip(c: Chat, *, unit_search: str = "交通警察", details: tuple[str, ...] = ("他收受好处费。",),
+                             files: tuple = (), people: str | None = "张某，副总队长") -> str:
+    """Walk the wizard to an anonymous submission; returns the receipt digits."""
+    await c.send("/report")
+    await c.send(unit_search)
+    if any("都不是" in b for b in c.buttons()):  # matching units offered: take the best match
+        await c.press(c.buttons()[0])
+    if people:
+        await c.send(people)
+    else:
+        await c.press("跳过")
+    for d in details:
+        await c.send(d)
+    await c.press("完成")
+    for f in files:
+        await c.attach(f)
+    await c.press("完成" if files else "跳过")
+    await c.press("匿名举报")
+    replies = await c.press("提交")
+    text = replies[-1].text
+    digits = "".join(ch for ch in text.split("回执号码：")[1].split("请立即")[0] if ch.isdigit())
+    assert len(digits) == 16, text
+    return digits
