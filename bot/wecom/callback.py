@@ -101,8 +101,9 @@ class WeComCallback:
             ev = msg.get("Event", "")
             key = f"{user}:{msg.get('CreateTime')}:{ev}"
             if ev == "template_card_event":
-                return InboundEvent(**base, button=str(msg.get("EventKey") or ""), dedupe_key=key,
-                                    numbered_menus=False) if msg.get("EventKey") else None
+                # A card press is a real button, not a number typed against a text menu.
+                return InboundEvent(**{**base, "numbered_menus": False}, button=str(msg.get("EventKey") or ""),
+                                    dedupe_key=key) if msg.get("EventKey") else None
             if ev in ("enter_agent", "subscribe"):
                 return InboundEvent(**base, text="/start", dedupe_key=key)
             return None
