@@ -101,6 +101,7 @@ class WeComCallback:
             ev = msg.get("Event", "")
             key = f"{user}:{msg.get('CreateTime')}:{ev}"
             if ev == "template_card_event":
+                # A card press is a real button, not a number typed against a text menu.
                 return InboundEvent(**{**base, "numbered_menus": False}, button=str(msg.get("EventKey")),
                                     dedupe_key=key) if msg.get("EventKey") else None
             if ev in ("enter_agent", "subscribe"):
