@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.app import App
 from bot.channels.console import ConsoleChannel
-from bot.delivery import DeliveryWorker
+from bot.delivery import DeliveryWorker, Limits
 from bot.scheduler import Scheduler
 from bot.web import WebServer
 
@@ -73,7 +73,11 @@ async def start_services(app: App) -> ConsoleChannel | None:
     if app.settings.wecom_enabled:
         add_wecom(app)
     deps = app.deps
-    app.services.append(DeliveryWorker(deps.sessionmaker, app.channels, deps.sealer, deps.clock, deps.config))
+    st = app.settings
+    limits = {"telegram": Limits(st.telegram_rate_overall, 1.0, st.telegram_rate_per_chat, 1.0),
+              "wecom": Limits(1000, 1.0, st.wecom_rate_per_member, 60.0)}
+    app.services.append(DeliveryWorker(deps.sessionmaker, app.channels, deps.sealer, deps.clock, deps.config,
+                                       limits=limits, max_attempts=st.delivery_max_attempts))
     app.services.append(Scheduler(deps.sessionmaker, deps.config, deps.clock, deps.sealer))
     for service in app.services:
         await service.start()

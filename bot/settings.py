@@ -45,6 +45,12 @@ class Settings(Config, BaseSettings):
     wecom_callback_path: str = Field(default="/wecom/callback", pattern=r"^/")
     wecom_cards: bool = Field(default=False, description="buttons as template cards instead of numbered text menus")
 
+    # Outbox delivery limits (issue 6): the worker never sends faster than these.
+    telegram_rate_overall: float = Field(default=30, gt=0, description="messages per second, all chats")
+    telegram_rate_per_chat: float = Field(default=1, gt=0, description="messages per second, one chat")
+    wecom_rate_per_member: float = Field(default=30, gt=0, description="messages per minute, one member")
+    delivery_max_attempts: int = Field(default=8, ge=1, description="then the notice is dead-lettered and admins told")
+
     # The web server shared by the Telegram webhook and the WeCom callback.
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535, description="0: any free port (tests)")

@@ -43,6 +43,12 @@ class Config(BaseModel):
     receipt_window_minutes: int = Field(default=15, ge=1)
 
     policy_file: Path | None = Field(default=None, description="time-limit policy table (TOML)")
+    # Routing (交叉监督 + 回避).
+    team_size: int = Field(default=3, ge=2, le=12, description="a lead and members, proposed per case")
+    rotation_months: int = Field(default=12, ge=0, description="who handled a case about the unit this recently is rotated out (0: off)")
+    cross_inspection_sources: list[str] = Field(
+        default_factory=lambda: ["inspection_handover"],
+        description="case sources where cross inspection applies: nobody works a case in their home region")
     # The daily digest to supervisors and leads.
     digest_time: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time")
     digest_working_days_only: bool = True

@@ -477,7 +477,7 @@ def make_router() -> Router:
             elif verb == "team":
                 await propose_team(ctx, case)
             elif verb == "team_ok":
-                p = await routing.propose(s, ctx.sealer, case, now=now)
+                p = await routing.propose(s, ctx.sealer, case, now=now, **routing.settings_of(s))
                 if p.problem:
                     await propose_team(ctx, case)
                     return
@@ -485,7 +485,7 @@ def make_router() -> Router:
                                            member_ids=p.member_ids, proposal=p.to_json())
                 ctx.reply(_("Team confirmed for case {ref}; the members have been notified.").format(ref=case.reference))
             elif verb == "team_edit":
-                p = await routing.propose(s, ctx.sealer, case, now=now)
+                p = await routing.propose(s, ctx.sealer, case, now=now, **routing.settings_of(s))
                 ctx.state.begin(team.name, "edit", ttl=INPUT_TTL, data={
                     "case_id": case.id, "lead": p.lead_id, "members": p.member_ids, "liaisons": [],
                     "proposal": p.to_json()})

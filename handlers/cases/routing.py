@@ -71,7 +71,11 @@ async def joint_group_for_unit(session: AsyncSession, unit_id: int | None) -> in
 
 
 async def route(session: AsyncSession, case: Case) -> None:
-    """Set the case's joint group (and region) from its unit; unknown unit → intake queue."""
+    """Set the case's joint group (and region) from its unit; unknown unit → intake queue.
+    Cross inspection applies to the sources named in the settings."""
+    cfg = session.info.get("config")
+    if cfg is not None:
+        case.cross_inspection = case.source in cfg.cross_inspection_sources
     case.joint_group_id = await joint_group_for_unit(session, case.unit_id)
     if case.unit_id is not None and case.region_id is None:
         unit = await session.get(Unit, case.unit_id)
@@ -167,6 +171,12 @@ async def propose(session: AsyncSession, sealer: Sealer, case: Case, *, now: dat
     proposal.lead_id = lead.id
     proposal.member_ids = [s.id for s in team[1:]]
     return proposal
+
+
+def settings_of(session: AsyncSession) -> dict[str, int]:
+    """Team size and rotation from the settings the dispatcher put on the session."""
+    cfg = session.info.get("config")
+    return {} if cfg is None else {"team_size": cfg.team_size, "rotation_months": cfg.rotation_months}
 
 
 async def local_staff(session: AsyncSession, case: Case) -> list[Staff]:

@@ -141,7 +141,7 @@ async def classify(session: AsyncSession, sealer: Sealer, staff: Staff, case: Ca
 
 async def proposal_for(session: AsyncSession, sealer: Sealer, staff: Staff, case: Case, now: datetime) -> routing.Proposal:
     await require(session, sealer, staff, case, Action.propose_team)
-    proposal = await routing.propose(session, sealer, case, now=now)
+    proposal = await routing.propose(session, sealer, case, now=now, **routing.settings_of(session))
     await log(session, staff, case, "propose_team", now, lead=proposal.lead_id, members=proposal.member_ids,
               excluded=len(proposal.exclusions), problem=proposal.problem)
     return proposal
@@ -151,7 +151,9 @@ async def check_member(session: AsyncSession, sealer: Sealer, case: Case, staff:
                        now: datetime) -> None:
     """Refuse anyone with a conflict (naming it), and local staff in anything but a liaison role."""
     people = await routing.people_text(session, sealer, case)
-    recent = await routing.recently_handled(session, case.unit_id, now, routing.ROTATION_MONTHS)
+    cfg = session.info.get("config")
+    months = cfg.rotation_months if cfg is not None else routing.ROTATION_MONTHS
+    recent = await routing.recently_handled(session, case.unit_id, now, months)
     reasons = await routing.staff_conflicts(session, staff, case, people=people, recent=recent)
     if reasons == ["stationed"] and role is MemberRole.liaison:
         return  # local staff may join as liaisons, with the narrower view
