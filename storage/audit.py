@@ -48,12 +48,16 @@ class VerifyResult:
     checked: int
     first_bad_id: int | None = None
     problem: str = ""
+    head: str = GENESIS  # hash of the newest entry: keep it (with the count) to detect truncation later
 
 
-async def verify(session: AsyncSession) -> VerifyResult:
+async def verify(session: AsyncSession, *, expect_count: int | None = None, expect_head: str | None = None) -> VerifyResult:
+    """Walk the chain. The chain alone cannot show that the newest entries were deleted; given a
+    count and head saved from an earlier run, that is caught too."""
     prev = GENESIS
     n = 0
     last_id = 0
+    seen_head = expect_head is None
     for e in (await session.scalars(select(AuditEntry).order_by(AuditEntry.id))).all():
         n += 1
         if e.prev_hash != prev:
@@ -61,4 +65,9 @@ async def verify(session: AsyncSession) -> VerifyResult:
         if e.hash != entry_hash(e.prev_hash, e.at, e.actor_staff_id, e.actor_label, e.action, e.case_id, e.detail):
             return VerifyResult(False, n, e.id, f"entry {e.id} was altered")
         prev, last_id = e.hash, e.id
-    return VerifyResult(True, n)
+        seen_head = seen_head or e.hash == expect_head
+    if expect_count is not None and n < expect_count:
+        return VerifyResult(False, n, None, f"{expect_count - n} of the newest entries are missing (expected at least {expect_count})", prev)
+    if not seen_head:
+        return VerifyResult(False, n, None, "the entry saved as head is no longer in the trail", prev)
+    return VerifyResult(True, n, head=prev)

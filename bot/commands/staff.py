@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     au = sub.add_parser("audit", help="the audit trail")
     aus = au.add_subparsers(dest="audit_command", required=True)
     v = aus.add_parser("verify", help="check the hash chain; report the first tampered or missing entry")
+    v.add_argument("--expect-count", type=int, help="entry count printed by an earlier run (detects truncation)")
+    v.add_argument("--expect-head", help="head hash printed by an earlier run")
     v.set_defaults(func=cmd_verify)
 
 
@@ -71,9 +73,11 @@ def cmd_revoke(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
-    result = _run(settings, audit.verify)
+    result = _run(settings, lambda s: audit.verify(s, expect_count=args.expect_count, expect_head=args.expect_head))
     if result.ok:
-        print(f"audit trail intact: {result.checked} entries")
+        print(f"audit trail intact: {result.checked} entries, head {result.head}")
+        print(f"keep for the next check: --expect-count {result.checked} --expect-head {result.head}")
         return 0
-    print(f"audit trail BROKEN at entry {result.first_bad_id}: {result.problem}")
+    where = f"at entry {result.first_bad_id}" if result.first_bad_id else "at the end"
+    print(f"audit trail BROKEN {where}: {result.problem}")
     return 1

@@ -88,6 +88,22 @@ async def test_audit_verify_catches_edits_deletions_and_truncation(deps: Deps) -
         assert not r.ok and r.first_bad_id == ids[2] and "missing" in r.problem
 
 
+async def test_deleting_the_newest_entries_is_caught_against_a_saved_head(deps: Deps) -> None:
+    now = deps.clock.now()
+    async with deps.sessionmaker() as s, s.begin():
+        for i in range(4):
+            await audit.append(s, at=now + timedelta(seconds=i), action="view", actor_label="t", detail={"i": i})
+    async with deps.sessionmaker() as s:
+        saved = await audit.verify(s)
+    async with deps.sessionmaker() as s, s.begin():
+        newest = await s.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1))
+        await s.execute(delete(AuditEntry).where(AuditEntry.id == newest))
+    async with deps.sessionmaker() as s:
+        assert (await audit.verify(s)).ok  # the chain alone cannot tell
+        r = await audit.verify(s, expect_count=saved.checked, expect_head=saved.head)
+        assert not r.ok and "missing" in r.problem
+
+
 def test_audit_verify_command_reports(tmp_path, db_url: str) -> None:
     import os
 
