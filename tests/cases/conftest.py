@@ -38,3 +38,14 @@ async def bind_group(deps: Deps, group_code: str) -> None:
                                   .where(JointGroup.code == group_code))).all()
     for login in logins:
         await bind_staff(deps, login, f"staff-{login}")
+
+
+async def accept_and_confirm_team(staff_chat, case: Case) -> Chat:  # type: ignore[no-untyped-def]
+    """The joint group's lead (o02-lead for the demo's first group) accepts the case and confirms
+    the proposed team, by pressing buttons as on a phone."""
+    lead = await staff_chat("o02-lead")
+    await lead.send(f"/case {case.reference}")
+    await lead.press("受理")
+    await lead.press("组")  # 提出办理组
+    await lead.press("✔")
+    return lead

@@ -16,7 +16,7 @@ from storage.models import (
     TipQuestion,
     office_units,
 )
-from tests.cases.conftest import bind_group, outbox_to, press_data, tip_case
+from tests.cases.conftest import accept_and_confirm_team, bind_group, outbox_to, press_data, tip_case
 from tests.reporter.conftest import file_anonymous_tip
 
 
@@ -68,11 +68,7 @@ async def test_routing_proposal_and_acknowledgement_end_to_end(chat, staff_chat,
 async def test_notices_reach_members_who_bound_later(chat, staff_chat, deps: Deps) -> None:
     """Members with no bound chat simply have no outbox row; binding is the staff's step."""
     case = await tip_case(chat, deps)
-    lead = await staff_chat("o02-lead")
-    await lead.send(f"/case {case.reference}")
-    await lead.press("受理")
-    await lead.press("组")
-    await lead.press("✔")
+    lead = await accept_and_confirm_team(staff_chat, case)
     async with deps.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(CaseTransition).where(CaseTransition.case_id == case.id)) == 3
 
@@ -153,11 +149,7 @@ async def test_question_to_the_reporter_and_the_answer_notifies_the_team(chat, s
     receipt = await file_anonymous_tip(reporter)
     async with deps.sessionmaker() as s:
         case = (await s.scalars(select(Case))).one()
-    lead = await staff_chat("o02-lead")
-    await lead.send(f"/case {case.reference}")
-    await lead.press("受理")
-    await lead.press("组")
-    await lead.press("✔")
+    lead = await accept_and_confirm_team(staff_chat, case)
     await lead.send(f"/case {case.reference}")
     await press_data(lead, f"a:case:{case.id}.ask")
     await lead.send("具体金额是多少？")

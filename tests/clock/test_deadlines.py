@@ -9,7 +9,7 @@ from sqlalchemy import select
 from handlers.deps import Deps
 from handlers.schedule.ticker import tick
 from storage.models import Case, Deadline, Escalation, Outbox
-from tests.cases.conftest import bind_group, outbox_to, tip_case
+from tests.cases.conftest import accept_and_confirm_team, bind_group, outbox_to, tip_case
 
 
 async def run_tick(deps: Deps) -> tuple[int, int]:
@@ -75,11 +75,7 @@ async def test_acceptance_meets_the_deadline_and_stops_everything(chat, staff_ch
 async def test_acknowledgement_deadline_reminds_the_member_and_stops_on_签收(chat, staff_chat, deps: Deps, clock) -> None:
     await bind_group(deps, "jg1")
     case = await tip_case(chat, deps)
-    lead = await staff_chat("o02-lead")
-    await lead.send(f"/case {case.reference}")
-    await lead.press("受理")
-    await lead.press("组")
-    await lead.press("✔")
+    lead = await accept_and_confirm_team(staff_chat, case)
     async with deps.sessionmaker() as s:
         acks = (await s.scalars(select(Deadline).where(Deadline.kind == "acknowledge"))).all()
     assert len(acks) == 3
