@@ -47,7 +47,7 @@ class Settings(Config, BaseSettings):
 
     # The web server shared by the Telegram webhook and the WeCom callback.
     web_host: str = "127.0.0.1"
-    web_port: int = Field(default=8080, ge=1, le=65535)
+    web_port: int = Field(default=8080, ge=0, le=65535, description="0: any free port (tests)")
 
     @field_validator("telegram_mode")
     @classmethod

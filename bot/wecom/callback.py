@@ -102,7 +102,7 @@ class WeComCallback:
             key = f"{user}:{msg.get('CreateTime')}:{ev}"
             if ev == "template_card_event":
                 # A card press is a real button, not a number typed against a text menu.
-                return InboundEvent(**{**base, "numbered_menus": False}, button=str(msg.get("EventKey") or ""),
+                return InboundEvent(**{**base, "numbered_menus": False}, button=str(msg.get("EventKey")),
                                     dedupe_key=key) if msg.get("EventKey") else None
             if ev in ("enter_agent", "subscribe"):
                 return InboundEvent(**base, text="/start", dedupe_key=key)
