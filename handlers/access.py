@@ -85,7 +85,11 @@ async def facts(session: AsyncSession, staff: Staff | None, case: Case, *, peopl
         .join(Assignment, Assignment.id == AssignmentMember.assignment_id)
         .where(Assignment.case_id == case.id, Assignment.status == "confirmed", AssignmentMember.staff_id == staff.id)
     )
-    return Facts(staff.roles, bool(reasons), group_lead, MemberRole(member) if member else None, reasons)
+    role = MemberRole(member) if member else None
+    # Local staff may serve as liaisons: being stationed at the unit is then no bar to the
+    # liaison's narrow view (any other conflict still is).
+    conflict = bool(reasons) and not (role is MemberRole.liaison and reasons == ["stationed"])
+    return Facts(staff.roles, conflict, group_lead and not reasons, role, reasons)
 
 
 def allowed(f: Facts, action: Action) -> bool:
