@@ -159,12 +159,17 @@ async def test_the_delivery_worker_honours_telegrams_429_and_403(tg: Running, de
 
     await bind_staff(deps, "o05-f1", "9001", channel="telegram")
     await bind_staff(deps, "o05-f2", "9002", channel="telegram")
-    async with deps.sessionmaker() as s, s.begin():
-        for login in ("o05-f1", "o05-f2"):
+    async def queue(login: str) -> None:
+        async with deps.sessionmaker() as s, s.begin():
             staff = await s.scalar(select(Staff).where(Staff.login == login))
             await notify_staff(s, staff.id, lambda _: Reply(text="提醒 L-9"), kind="reminder", now=clock.now(),
                                config=deps.config)
+
+    # One at a time: the worker serves chats in parallel, and the stand-in's 429 is for the next call.
+    await queue("o05-f1")
     tg.standin.fail_next["sendMessage"] = (429, "Too Many Requests: retry after 40", {"retry_after": 40})
+    await deliver_outbox(tg, deps)
+    await queue("o05-f2")
     tg.standin.blocked.add(9002)
     await deliver_outbox(tg, deps)
     async with deps.sessionmaker() as s:
