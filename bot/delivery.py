@@ -223,5 +223,3 @@ class DeliveryWorker:
         await cancel_quietly(self._task)
         self._task = None
 
-
-__all__ = ["DeliveryWorker", "Limits", "defaultdict"]

@@ -58,10 +58,7 @@ class Dispatcher:
             _ = gettext_for(normalize_language(event.sender.language_code, cfg.default_language))
             return [Reply(text=_("Tip-offs are taken only in a private chat with me. Please open a private chat. Nothing from this group was stored."))]
         if event.text is not None and len(event.text) > cfg.max_text_chars:
-            lang = normalize_language(event.sender.language_code, cfg.default_language)
-            async with self.deps.sessionmaker() as s:
-                lang = await self._language(s, event, None)
-            _ = gettext_for(lang)
+            _ = await self._gettext_outside(event)
             return [
                 Reply(
                     text=_("That message is too long ({n} characters; the limit is {limit}). "
@@ -86,9 +83,7 @@ class Dispatcher:
             # Log the failure, never the content. The transaction rolled back, so the
             # conversation is exactly where it was before this message.
             log.exception("handler failed", extra={"channel": event.channel})
-            async with self.deps.sessionmaker() as s:
-                lang = await self._language(s, event, None)
-            _ = gettext_for(lang)
+            _ = await self._gettext_outside(event)
             return [
                 Reply(
                     text=_("Sorry, something went wrong on our side. Nothing was changed and what you "
@@ -97,6 +92,11 @@ class Dispatcher:
             ]
 
     # -- pieces ------------------------------------------------------------------------
+
+    async def _gettext_outside(self, event: InboundEvent):  # type: ignore[no-untyped-def]
+        """Translations for an answer given outside the update's transaction (refusals, errors)."""
+        async with self.deps.sessionmaker() as s:
+            return gettext_for(await self._language(s, event, None))
 
     async def _first_time(self, session: AsyncSession, event: InboundEvent) -> bool:
         # Keyed hash: some platforms' keys hold the sender (WeCom events: FromUserName + CreateTime).

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.access import Action, conflict_reasons, decide
+from handlers.access import Action, decide
 from handlers.cases import routing
 from handlers.config import Config
 from handlers.events import Button, Reply
@@ -312,5 +312,3 @@ async def team_member_ids(session: AsyncSession, case_id: int, *, with_liaisons:
 def conflict_text(_: Gettext, reasons: list[str]) -> str:
     return "；".join(_(CONFLICT_WORDS.get(r, r)) for r in reasons)
 
-
-__all__ = ["Denied", "Problem", "IllegalTransition", "conflict_reasons"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.context import Context
 from handlers.i18n import N_
 from handlers.router import Audience, Router
-from handlers.schedule.figures import parse_period, ratio, scope, stats, status
+from handlers.schedule.figures import Period, parse_period, ratio, scope, stats, status
 from storage.models import Role
 
 SOURCE_LABELS = {
@@ -24,6 +24,14 @@ DISPOSAL_LABELS = {
 PERIOD_HELP = N_("Periods: today, week, month, year, 2026, 2026-03, 2026-Q1, or two dates: 2026-03-01 2026-03-31.")
 
 
+def period_or_explain(ctx: Context, args: str, default: str) -> Period | None:
+    """The period asked for, or None after telling the person which periods are understood."""
+    p = parse_period(args, ctx.clock.now(), ctx.config.tz, default)
+    if p is None:
+        ctx.reply(ctx._("I did not understand that period. Nothing was changed.") + "\n" + ctx._(PERIOD_HELP))
+    return p
+
+
 def make_router() -> Router:
     r = Router("figures")
     roles = (Role.supervisor, Role.lead, Role.admin)
@@ -33,9 +41,8 @@ def make_router() -> Router:
     async def status_cmd(ctx: Context, args: str) -> None:
         _ = ctx._
         now = ctx.clock.now()
-        p = parse_period(args, now, ctx.config.tz, "today")
+        p = period_or_explain(ctx, args, "today")
         if p is None:
-            ctx.reply(_("I did not understand that period. Nothing was changed.") + "\n" + _(PERIOD_HELP))
             return
         st = await status(ctx.session, await scope(ctx.session, ctx.actor.staff), p, now)  # type: ignore[arg-type]
         lines = [_("Status ({period}):").format(period=p.label),
@@ -51,9 +58,8 @@ def make_router() -> Router:
     async def stats_cmd(ctx: Context, args: str) -> None:
         _ = ctx._
         now = ctx.clock.now()
-        p = parse_period(args, now, ctx.config.tz, "month")
+        p = period_or_explain(ctx, args, "month")
         if p is None:
-            ctx.reply(_("I did not understand that period. Nothing was changed.") + "\n" + _(PERIOD_HELP))
             return
         where = await scope(ctx.session, ctx.actor.staff)  # type: ignore[arg-type]
         cur = await stats(ctx.session, where, p)

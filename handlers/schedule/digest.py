@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.config import Config
@@ -83,5 +83,3 @@ async def send_digests(session: AsyncSession, now: datetime, config: Config) -> 
         n += bool(rows)
     return n
 
-
-__all__ = ["send_digests", "digest_for", "func"]
