@@ -17,7 +17,7 @@ from storage.models import (
     office_units,
 )
 from tests.cases.conftest import accept_and_confirm_team, bind_group, outbox_to, press_data, tip_case
-from tests.reporter.conftest import file_anonymous_tip
+from tests.reporter.conftest import file_anonymous_tip, to_files_step
 
 
 async def test_routing_proposal_and_acknowledgement_end_to_end(chat, staff_chat, deps: Deps) -> None:
@@ -121,11 +121,7 @@ async def test_declared_relationship_with_a_named_person_excludes(chat, staff_ch
 
 async def test_unknown_unit_goes_to_intake_for_supervisors(chat, staff_chat, deps: Deps) -> None:
     c = chat()
-    await c.send("/report")
-    await c.press("不确定")
-    await c.press("跳过")
-    await c.send("某个单位的问题")
-    await c.press("完成")
+    await to_files_step(c, "某个单位的问题")
     await c.press("跳过")
     await c.press("匿名举报")
     await c.press("提交")

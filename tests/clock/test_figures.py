@@ -176,13 +176,10 @@ async def test_minute_job_deletes_expired_drafts_and_their_files(chat, deps: Dep
     from bot.scheduler import ClockJobs
     from storage.models import Attachment, ConversationState
     from tests.fakes import make_file
+    from tests.reporter.conftest import to_files_step
 
     c = chat()
-    await c.send("/report")
-    await c.press("不确定")
-    await c.press("跳过")
-    await c.send("草稿")
-    await c.press("完成")
+    await to_files_step(c, "草稿")
     await c.attach(make_file(b"%PDF-1.4 draft", filename="d.pdf"))
     jobs = ClockJobs(deps.sessionmaker, deps.config, clock, deps.sealer)
     await jobs.minute()

@@ -49,3 +49,12 @@ async def file_anonymous_tip(c: Chat, *, unit_search: str = "交通警察", deta
     digits = "".join(ch for ch in text.split("回执号码：")[1].split("请立即")[0] if ch.isdigit())
     assert len(digits) == 16, text
     return digits
+
+
+async def to_files_step(c: Chat, description: str = "情况说明") -> None:
+    """Walk the wizard to its files step: unit not sure, people skipped, one description."""
+    await c.send("/report")
+    await c.press("不确定")
+    await c.press("跳过")
+    await c.send(description)
+    await c.press("完成")

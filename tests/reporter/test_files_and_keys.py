@@ -13,15 +13,7 @@ from storage.crypto import Sealer
 from storage.keys import rotate
 from storage.models import Attachment, Tip
 from tests.fakes import make_file
-from tests.reporter.conftest import file_anonymous_tip
-
-
-async def to_files_step(c) -> None:  # type: ignore[no-untyped-def]
-    await c.send("/report")
-    await c.press("不确定")
-    await c.press("跳过")
-    await c.send("情况说明")
-    await c.press("完成")
+from tests.reporter.conftest import file_anonymous_tip, to_files_step
 
 
 async def test_photo_loses_exif_and_gps_and_is_encrypted(chat, deps: Deps, photo) -> None:

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from handlers.deps import Deps
 from storage.models import Attachment, Case, ConversationState, Tip, TipMessage
-from tests.reporter.conftest import file_anonymous_tip
+from tests.reporter.conftest import file_anonymous_tip, to_files_step
 from tests.test_core_conversation import table_counts
 
 
@@ -47,11 +47,7 @@ async def test_anonymous_tip_becomes_a_case_with_a_receipt_shown_once(chat, deps
 async def test_nothing_is_stored_until_confirmed_and_cancel_deletes_everything(chat, deps: Deps, photo) -> None:
     before = await table_counts(deps)
     c = chat()
-    await c.send("/report")
-    await c.press("不确定")
-    await c.press("跳过")
-    await c.send("一些情况")
-    await c.press("完成")
+    await to_files_step(c, "一些情况")
     await c.attach(photo)
     async with deps.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(Tip)) == 0
