@@ -26,7 +26,7 @@ DOMAINS: dict[str, list[str]] = {
     "core": ["handlers", "handlers/core", "bot", "bot/channels", "bot/commands"],
     "reporter": ["handlers/reporter"],
     "cases": ["handlers/cases"],
-    "clock": ["handlers/schedule"],
+    "schedule": ["handlers/schedule"],
 }
 
 

@@ -55,7 +55,7 @@ async def test_sigkill_during_delivery_loses_nothing(deps: Deps) -> None:
     kills = 0
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for _round in range(40):  # bounded
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "tests.clock.kill_worker",
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "tests.schedule.kill_worker",
                                                     deps.config.database_url, str(port), cwd=ROOT, env=env)
         try:
             await asyncio.wait_for(proc.wait(), timeout=rnd.uniform(0.8, 1.6))
