@@ -22,6 +22,7 @@ from bot.web import WebServer
 from handlers.app import make_dispatcher
 from handlers.clock import SystemClock
 from handlers.config import Config
+from handlers.app import make_deps
 from handlers.deps import Deps
 from handlers.events import InboundEvent, Sender
 from storage import migrate
@@ -42,7 +43,7 @@ async def main(n: int) -> None:
         async with make_sessionmaker(engine)() as s, s.begin():
             await import_org(s, load_org_file(DEMO_ORG))
         cfg = Config(database_url=url)
-        deps = Deps(config=cfg, sessionmaker=make_sessionmaker(engine), clock=SystemClock(), sealer=Sealer(cfg.keyring))
+        deps = make_deps(cfg, make_sessionmaker(engine), SystemClock(), Sealer(cfg.keyring))
         dispatcher = make_dispatcher(deps)
 
         t0 = time.perf_counter()

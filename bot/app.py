@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.base import OutputChannel, Service
 from bot.settings import Settings
-from handlers.app import make_dispatcher
+from handlers.app import make_deps, make_dispatcher
 from handlers.clock import Clock, SystemClock
 from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
+from handlers.reporter.wizard import PLATFORM_NOTE  # moves to the channel registry
 from storage import migrate
 from storage.crypto import Sealer
 from storage.db import make_engine, make_sessionmaker
@@ -66,5 +67,5 @@ async def prepare_database(settings: Settings) -> None:
 def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     engine = make_engine(settings.database_url)
     sm = make_sessionmaker(engine)
-    deps = Deps(config=settings, sessionmaker=sm, clock=clock or SystemClock(), sealer=Sealer(settings.keyring))
+    deps = make_deps(settings, sm, clock or SystemClock(), Sealer(settings.keyring), platform_notes=PLATFORM_NOTE)
     return App(settings=settings, engine=engine, sessionmaker=sm, deps=deps, dispatcher=make_dispatcher(deps))

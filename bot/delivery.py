@@ -24,7 +24,7 @@ from handlers.clock import Clock
 from handlers.config import Config
 from handlers.events import Reply
 from handlers.i18n import Gettext
-from handlers.notify import notify_staff
+from handlers.uow import notify_staff
 from storage.crypto import Sealer
 from storage.models import ChatIdentity, Outbox, OutboxStatus, Role, StaffRole
 
@@ -172,7 +172,6 @@ class DeliveryWorker:
     async def _failed(self, oid: int, error: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
         now = self.clock.now()
         async with self.sm() as s, s.begin():
-            s.info["config"] = self.config
             row = await s.get(Outbox, oid)
             if row is None:
                 return
@@ -201,7 +200,8 @@ class DeliveryWorker:
                                 "Please check the channel.").format(n=attempts, id=oid, kind=kind))
 
         for sid in sorted(set((await s.scalars(select(StaffRole.staff_id).where(StaffRole.role == Role.admin.value))).all())):
-            await notify_staff(s, sid, render, kind="dead_letter", now=now, config=self.config, dedupe_key=f"dead:{oid}")
+            await notify_staff(s, sid, render, kind="dead_letter", now=now,
+                               default_language=self.config.default_language, dedupe_key=f"dead:{oid}")
 
     # -- service -------------------------------------------------------------------------
 

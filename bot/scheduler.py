@@ -21,14 +21,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.tasks import cancel_quietly
-from handlers.clock import Clock
-from handlers.config import Config
+from handlers.deps import Deps
 from handlers.schedule import digest as digest_mod
 from handlers.schedule.ticker import tick
 from handlers.reporter.tips import purge_orphan_attachments
 from handlers.state import purge_expired
 from handlers.workdays import is_workday
-from storage.crypto import Sealer
 from storage.db import sync_url
 from storage.models import SchedulerLease
 
@@ -76,17 +74,16 @@ def jobstore_url(async_url: str) -> str:
 class ClockJobs:
     """The jobs themselves, callable directly (tests) or by APScheduler (production)."""
 
-    def __init__(self, sm: async_sessionmaker[AsyncSession], config: Config, clock: Clock, sealer: Sealer) -> None:
-        self.sm, self.config, self.clock, self.sealer = sm, config, clock, sealer
+    def __init__(self, deps: Deps) -> None:
+        self.deps, self.config, self.clock = deps, deps.config, deps.clock
 
     async def minute(self) -> None:
-        now = self.clock.now()
-        async with self.sm() as s, s.begin():
-            s.info["config"], s.info["sealer"] = self.config, self.sealer
-            result = await tick(s, now, self.config)
-            await purge_expired(s, now)
+        async with self.deps.begin() as uow:
+            now = uow.now()
+            result = await tick(uow)
+            await purge_expired(uow.session, now)
             # Files of drafts that can no longer be continued are deleted, not kept.
-            await purge_orphan_attachments(s, now - timedelta(hours=self.config.draft_ttl_hours))
+            await purge_orphan_attachments(uow.session, now - timedelta(hours=self.config.draft_ttl_hours))
         if result.reminders or result.escalations:
             log.info("clock: %d reminders, %d escalations", result.reminders, result.escalations)
 
@@ -94,9 +91,8 @@ class ClockJobs:
         now = self.clock.now()
         if self.config.digest_working_days_only and not is_workday(now.astimezone(self.config.tz).date()):
             return 0
-        async with self.sm() as s, s.begin():
-            s.info["config"] = self.config
-            return await digest_mod.send_digests(s, now, self.config)
+        async with self.deps.begin() as uow:
+            return await digest_mod.send_digests(uow)
 
 
 class Scheduler:
@@ -104,13 +100,12 @@ class Scheduler:
 
     name = "scheduler"
 
-    def __init__(self, sm: async_sessionmaker[AsyncSession], config: Config, clock: Clock, sealer: Sealer,
-                 *, owner: str | None = None, lease_seconds: float = LEASE_SECONDS, renew_seconds: float = LEASE_RENEW,
+    def __init__(self, deps: Deps, *, owner: str | None = None, lease_seconds: float = LEASE_SECONDS, renew_seconds: float = LEASE_RENEW,
                  minute_seconds: float = 60.0) -> None:
-        self.sm, self.config, self.clock = sm, config, clock
+        self.sm, self.config, self.clock = deps.sessionmaker, deps.config, deps.clock
         self.owner = owner or f"lianzu-{uuid.uuid4().hex[:12]}"
         self.lease_seconds, self.renew_seconds, self.minute_seconds = lease_seconds, renew_seconds, minute_seconds
-        self.jobs = ClockJobs(sm, config, clock, sealer)
+        self.jobs = ClockJobs(deps)
         self.aps: AsyncIOScheduler | None = None
         self._task: asyncio.Task[None] | None = None
 

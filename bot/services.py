@@ -78,7 +78,7 @@ async def start_services(app: App) -> ConsoleChannel | None:
               "wecom": Limits(1000, 1.0, st.wecom_rate_per_member, 60.0)}
     app.services.append(DeliveryWorker(deps.sessionmaker, app.channels, deps.sealer, deps.clock, deps.config,
                                        limits=limits, max_attempts=st.delivery_max_attempts))
-    app.services.append(Scheduler(deps.sessionmaker, deps.config, deps.clock, deps.sealer))
+    app.services.append(Scheduler(deps))
     for service in app.services:
         await service.start()
     return console

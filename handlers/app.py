@@ -1,12 +1,42 @@
-"""Builds the dispatcher with every feature's router. Add a feature here, once."""
+"""The bootstrap: builds the dependencies (with the event bus and its listeners, and the
+validated deadline policy) and the dispatcher with every feature's router. A feature is added
+here, once; nothing registers itself by being imported."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from handlers import cases, core, reporter
-from handlers.schedule import commands as figures
-from handlers.schedule import deadlines  # noqa: F401  (registers lifecycle listeners)
+from handlers.bus import Bus
+from handlers.cases import listeners as case_listeners
+from handlers.clock import Clock
+from handlers.config import Config
 from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
+from handlers.policy import load_policy
+from handlers.schedule import commands as schedule
+from handlers.schedule import deadlines
+from storage.crypto import Sealer
+
+
+def make_bus() -> Bus:
+    bus = Bus()
+    bus.listen("tip.submitted", case_listeners.route_new_tip)
+    bus.listen("tip.answered", case_listeners.tell_team_of_answer)
+    bus.listen("case.transition", deadlines.on_transition)
+    bus.listen("assignment.confirmed", deadlines.on_assignment)
+    bus.listen("member.acknowledged", deadlines.on_acknowledged)
+    return bus
+
+
+def make_deps(config: Config, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, sealer: Sealer, *,
+              platform_notes: Mapping[str, str] | None = None) -> Deps:
+    """Everything the assistant depends on; the policy file is read and validated here (a bad one
+    stops start-up with the key named)."""
+    return Deps(config=config, sessionmaker=sessionmaker, clock=clock, sealer=sealer, bus=make_bus(),
+                policy=load_policy(config.policy_file, config.tz), platform_notes=dict(platform_notes or {}))
 
 
 def make_dispatcher(deps: Deps) -> Dispatcher:
@@ -15,6 +45,6 @@ def make_dispatcher(deps: Deps) -> Dispatcher:
         core.make_router(),
         reporter.make_router(),
         cases.make_router(),
-        figures.make_router(),
+        schedule.make_router(),
     ]
     return Dispatcher(deps, routers)

@@ -12,9 +12,16 @@ from handlers.config import Config
 from handlers.deps import Deps
 from handlers.events import Button, InboundEvent, InboundFile, OutboundFile, Reply
 from handlers.i18n import gettext_for, ngettext_for
+from handlers.policy import DeadlinePolicy
 from handlers.state import StateHandle
+from handlers.uow import UnitOfWork
 from storage.crypto import Sealer
 from storage.models import ChatIdentity, Role, Staff
+
+
+class StaffOnly(Exception):
+    """Raised by :meth:`Context.require_staff` when the sender is not bound staff; the
+    dispatcher answers it as an unknown command, so outsiders learn nothing."""
 
 
 @dataclass
@@ -39,7 +46,7 @@ class Actor:
 @dataclass
 class Context:
     event: InboundEvent
-    session: AsyncSession
+    uow: UnitOfWork
     deps: Deps
     actor: Actor
     lang: str
@@ -51,16 +58,30 @@ class Context:
     dispatcher: Any = None  # the Dispatcher, for /help and command buttons
 
     @property
+    def session(self) -> AsyncSession:
+        return self.uow.session
+
+    @property
     def clock(self) -> Clock:
-        return self.deps.clock
+        return self.uow.clock
 
     @property
     def config(self) -> Config:
-        return self.deps.config
+        return self.uow.config
 
     @property
     def sealer(self) -> Sealer:
-        return self.deps.sealer
+        return self.uow.sealer
+
+    @property
+    def policy(self) -> DeadlinePolicy:
+        return self.uow.policy
+
+    def require_staff(self) -> Staff:
+        """The bound staff member speaking; commands and actions for staff call this first."""
+        if self.actor.staff is None:
+            raise StaffOnly()
+        return self.actor.staff
 
     @property
     def text(self) -> str | None:

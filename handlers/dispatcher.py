@@ -10,13 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.context import Actor, Context
+from handlers.context import Actor, Context, StaffOnly
 from handlers.deps import Deps
-from handlers.events import InboundEvent, Reply
-from handlers.i18n import gettext_for, normalize_language
+from handlers.events import Button, InboundEvent, Reply
+from handlers.i18n import Gettext, gettext_for, normalize_language
 from handlers.identity import sender_key
-from handlers.router import CommandSpec, Conversation, Router
+from handlers.router import ActionHandler, CommandSpec, Conversation, Router
 from handlers.state import StateHandle
+from handlers.uow import UnitOfWork
 from storage.models import ChatIdentity, ChatPreference, InboundSeen, Staff
 
 log = logging.getLogger("lianzu.dispatcher")
@@ -31,7 +32,7 @@ class Dispatcher:
         self.deps = deps
         self.routers: list[Router] = []
         self.commands: dict[str, CommandSpec] = {}
-        self.actions: dict[str, object] = {}
+        self.actions: dict[str, ActionHandler] = {}
         self.conversations: dict[str, Conversation] = {}
         for r in routers or []:
             self.include(r)
@@ -68,17 +69,14 @@ class Dispatcher:
                 )
             ]
         try:
-            async with self.deps.sessionmaker() as session:
-                session.info["config"] = self.deps.config  # for event listeners that queue notices
-                session.info["sealer"] = self.deps.sealer
-                async with session.begin():
-                    if event.dedupe_key and not await self._first_time(session, event):
-                        return []
-                    ctx = await self._context(session, event)
-                    await self._route(ctx)
-                    self._remember_menu(ctx)
-                    await ctx.state.save(session)
-                return ctx.replies
+            async with self.deps.begin() as uow:
+                if event.dedupe_key and not await self._first_time(uow.session, event):
+                    return []
+                ctx = await self._context(uow, event)
+                await self._route(ctx)
+                self._remember_menu(ctx)
+                await ctx.state.save(uow.session)
+            return ctx.replies
         except Exception:
             # Log the failure, never the content. The transaction rolled back, so the
             # conversation is exactly where it was before this message.
@@ -93,7 +91,7 @@ class Dispatcher:
 
     # -- pieces ------------------------------------------------------------------------
 
-    async def _gettext_outside(self, event: InboundEvent):  # type: ignore[no-untyped-def]
+    async def _gettext_outside(self, event: InboundEvent) -> Gettext:
         """Translations for an answer given outside the update's transaction (refusals, errors)."""
         async with self.deps.sessionmaker() as s:
             return gettext_for(await self._language(s, event, None))
@@ -137,13 +135,14 @@ class Dispatcher:
     def preference_key(self, event: InboundEvent) -> str:
         return sender_key(self.deps.config.salt, event.channel, event.sender.external_id, purpose="preference")
 
-    async def _context(self, session: AsyncSession, event: InboundEvent) -> Context:
+    async def _context(self, uow: UnitOfWork, event: InboundEvent) -> Context:
+        session = uow.session
         actor = await self._actor(session, event)
         lang = await self._language(session, event, actor)
         key = sender_key(self.deps.config.salt, event.channel, event.sender.external_id)
         state = await StateHandle.load(session, key, self.deps.sealer, self.deps.clock.now())
         return Context(
-            event=event, session=session, deps=self.deps, actor=actor, lang=lang, state=state,
+            event=event, uow=uow, deps=self.deps, actor=actor, lang=lang, state=state,
             sender_key=key, dispatcher=self,
         )
 
@@ -173,14 +172,17 @@ class Dispatcher:
         if cmd is not None:
             name, args = cmd
             spec = self.commands.get(name)
-            if spec is None or not spec.allowed(ctx.actor):
-                ctx.reply(
-                    _("I don't know the command /{name}. Nothing was changed. Send /help to see what you can do.").format(
-                        name=name[:32]
-                    )
+            if spec is not None and spec.allowed(ctx.actor):
+                try:
+                    await spec.handler(ctx, args)
+                    return
+                except StaffOnly:
+                    pass
+            ctx.reply(
+                _("I don't know the command /{name}. Nothing was changed. Send /help to see what you can do.").format(
+                    name=name[:32]
                 )
-                return
-            await spec.handler(ctx, args)
+            )
             return
 
         if ctx.state.active:
@@ -199,7 +201,18 @@ class Dispatcher:
         )
 
     async def _button(self, ctx: Context, data: str) -> None:
-        _ = ctx._
+        try:
+            if await self._press(ctx, data):
+                return
+        except StaffOnly:
+            pass
+        ctx.reply(
+            ctx._("That button belongs to an earlier conversation and no longer works. Nothing was changed. "
+                  "Send /help to see what you can do.")
+        )
+
+    async def _press(self, ctx: Context, data: str) -> bool:
+        """Run what a button stands for; False when it stands for nothing (any more)."""
         kind, _sep, rest = data.partition(":")
         if kind == "c":
             token, _sep, value = rest.partition(":")
@@ -207,22 +220,19 @@ class Dispatcher:
             if conv is not None and token and token == ctx.state.token:
                 ctx.button_value = value
                 await conv.handle(ctx)
-                return
+                return True
         elif kind == "a":
             name, _sep, arg = rest.partition(":")
             handler = self.actions.get(name)
             if handler is not None:
-                await handler(ctx, arg)  # type: ignore[operator]
-                return
+                await handler(ctx, arg)
+                return True
         elif kind == "cmd":
             spec = self.commands.get(rest)
             if spec is not None and spec.allowed(ctx.actor):
                 await spec.handler(ctx, "")
-                return
-        ctx.reply(
-            _("That button belongs to an earlier conversation and no longer works. Nothing was changed. "
-              "Send /help to see what you can do.")
-        )
+                return True
+        return False
 
     def _remember_menu(self, ctx: Context) -> None:
         if not ctx.event.numbered_menus:
@@ -242,10 +252,10 @@ class Dispatcher:
         if not data:
             return
         key = sender_key(self.deps.config.salt, channel, external_id)
-        async with self.deps.sessionmaker() as session, session.begin():
-            state = await StateHandle.load(session, key, self.deps.sealer, self.deps.clock.now())
+        async with self.deps.begin() as uow:
+            state = await StateHandle.load(uow.session, key, self.deps.sealer, self.deps.clock.now())
             state.menu = data
-            await state.save(session)
+            await state.save(uow.session)
 
     # -- used by /start and /help ------------------------------------------------------
 
@@ -253,11 +263,9 @@ class Dispatcher:
         specs = [s for s in self.commands.values() if s.help and s.listed_for(ctx.actor)]
         return sorted(specs, key=lambda s: (s.order, s.name))
 
-    def menu_buttons(self, ctx: Context) -> list[list]:
-        from handlers.context import Context as C  # local: avoid a cycle in type checkers
-
+    def menu_buttons(self, ctx: Context) -> list[list[Button]]:
         return [
-            [C.command_button(ctx._(s.help or s.name), s.name)]
+            [Context.command_button(ctx._(s.help or s.name), s.name)]
             for s in self.visible_commands(ctx)
             if s.menu
         ]

@@ -1,20 +1,16 @@
 """The case lifecycle: which transitions are legal, recording them, and telling listeners.
 
 Every state change goes through :func:`record_transition`, which records who, when and why
-and then emits ``case.transition`` so other features (deadlines, notices) react in the same
-transaction. Listeners register with :func:`listen`.
+and then emits ``case.transition`` on the unit of work's bus, so other features (deadlines,
+notices) react in the same transaction.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from handlers.uow import UnitOfWork
 from storage.models import Case, CaseSource, CaseState, CaseTransition
 
 S = CaseState
@@ -32,10 +28,6 @@ ALLOWED: dict[str | None, tuple[CaseState, ...]] = {
     S.feedback_given.value: (),
 }
 
-Listener = Callable[..., Awaitable[None]]
-_listeners: dict[str, list[Listener]] = defaultdict(list)
-
-
 class IllegalTransition(ValueError):
     def __init__(self, from_state: str | None, to_state: str) -> None:
         self.from_state, self.to_state = from_state, to_state
@@ -43,24 +35,8 @@ class IllegalTransition(ValueError):
         super().__init__(f"{from_state} → {to_state} not allowed; allowed: {', '.join(self.allowed) or 'none'}")
 
 
-def listen(event: str) -> Callable[[Listener], Listener]:
-    """Register ``fn(session, **payload)`` for ``event``; registering twice is a no-op."""
-
-    def deco(fn: Listener) -> Listener:
-        if fn not in _listeners[event]:
-            _listeners[event].append(fn)
-        return fn
-
-    return deco
-
-
-async def emit(session: AsyncSession, event: str, **payload: Any) -> None:
-    for fn in list(_listeners.get(event, ())):
-        await fn(session, **payload)
-
-
 async def open_case(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     source: CaseSource,
     now: datetime,
@@ -82,6 +58,7 @@ async def open_case(
         created_at=now,
         updated_at=now,
     )
+    session = uow.session
     session.add(case)
     await session.flush()
     case.reference = f"LZ{now.year}-{case.id:05d}"
@@ -89,12 +66,12 @@ async def open_case(
                                 actor_staff_id=actor_staff_id, reason=reason, at=now)
     session.add(transition)
     await session.flush()
-    await emit(session, "case.transition", case=case, transition=transition)
+    await uow.emit("case.transition", case=case, transition=transition)
     return case
 
 
 async def record_transition(
-    session: AsyncSession,
+    uow: UnitOfWork,
     case: Case,
     to_state: CaseState,
     *,
@@ -114,7 +91,7 @@ async def record_transition(
         case.concluded_at = now
     if to_state is S.filed:
         case.filed = True
-    session.add(transition)
-    await session.flush()
-    await emit(session, "case.transition", case=case, transition=transition)
+    uow.session.add(transition)
+    await uow.session.flush()
+    await uow.emit("case.transition", case=case, transition=transition)
     return transition

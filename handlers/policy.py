@@ -1,56 +1,181 @@
-"""The time-limit policy table: configuration, not constants in code
-(``storage/policy/default.toml``, or the file named by ``LIANZU_POLICY_FILE``)."""
+"""The deadline policy: the one place that says what a deadline means.
+
+Each kind in the policy file (``storage/policy/default.toml``, or ``LIANZU_POLICY_FILE``) says
+what it is about (its subject), what starts it, what meets it, what cancels it, for whom it
+exists, who is reminded and who is escalated to. Due dates are computed only by
+:meth:`DeadlinePolicy.due`. The file is validated when it loads: an unknown subject, trigger,
+role or escalation target stops start-up with the key named.
+"""
 
 from __future__ import annotations
 
 import tomllib
-from functools import cache
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from handlers.workdays import add_working_days
 
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "storage" / "policy" / "default.toml"
+
+# What a deadline can be about. Each subject says which signals it can be started, met or
+# cancelled by; a later feature (campaign tasks) adds its subject and signals here.
+SUBJECTS: dict[str, set[str]] = {
+    "case": {f"case:{s}" for s in (
+        "received", "accepted", "forwarded", "assigned", "acknowledged", "disposed", "filed", "concluded",
+        "feedback_given")} | {"reporter:told_accepted"},
+    "member": {"assignment:confirmed", "member:acknowledged", "case:assigned", "case:forwarded", "case:concluded"},
+}
+# Who is reminded or escalated to.
+#   member     the team member the deadline is for (签收)
+#   lead       the case's team lead, or before a team exists the leads of its joint group
+#   group_lead the leads of the case's joint group
+#   supervisor the supervisors
+RECIPIENTS = ("member", "lead", "group_lead", "supervisor")
+MEMBER_ROLES = ("lead", "member", "liaison")
 
 
 class PolicyError(ValueError):
     pass
 
 
-class Rule(BaseModel):
+class Kind(BaseModel):
     model_config = ConfigDict(extra="forbid")
     description: str = ""
-    trigger: str  # "case:<state>" or "assignment:confirmed"
+    subject: str = "case"
+    starts: str
+    met_by: list[str] = Field(default_factory=list)
+    cancelled_by: list[str] = Field(default_factory=list)
     working_days: int = Field(ge=0)
-    sources: list[str] | None = None
-    named_only: bool = False
+    sources: list[str] | None = None  # case sources it applies to (None: all)
+    named_only: bool = False  # only for named (实名) reporters
+    for_roles: list[str] | None = None  # member deadlines: the team roles that owe it
+    remind: str = "lead"
     remind_before: list[int] = Field(default_factory=list)
-    escalate_to: list[str] = Field(default_factory=lambda: ["lead", "supervisor"])
+    escalate_to: list[str] = Field(default_factory=lambda: ["lead", "supervisor"], min_length=1)
     escalate_every: int = Field(default=1, ge=1)
 
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, v: str) -> str:
+        if v not in SUBJECTS:
+            raise ValueError(f"unknown subject {v!r}; one of {', '.join(SUBJECTS)}")
+        return v
 
-class Policy(BaseModel):
+    @field_validator("remind")
+    @classmethod
+    def _remind(cls, v: str) -> str:
+        if v not in RECIPIENTS:
+            raise ValueError(f"unknown recipient {v!r}; one of {', '.join(RECIPIENTS)}")
+        return v
+
+    @field_validator("escalate_to")
+    @classmethod
+    def _escalate(cls, v: list[str]) -> list[str]:
+        bad = [x for x in v if x not in RECIPIENTS or x == "member"]
+        if bad:
+            raise ValueError(f"unknown escalation target {bad[0]!r}; one of lead, group_lead, supervisor")
+        return v
+
+    @field_validator("for_roles")
+    @classmethod
+    def _roles(cls, v: list[str] | None) -> list[str] | None:
+        bad = [x for x in v or () if x not in MEMBER_ROLES]
+        if bad:
+            raise ValueError(f"unknown team role {bad[0]!r}; one of {', '.join(MEMBER_ROLES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _signals(self) -> "Kind":
+        known = SUBJECTS[self.subject]
+        for field, values in (("starts", [self.starts]), ("met_by", self.met_by), ("cancelled_by", self.cancelled_by)):
+            for v in values:
+                if v not in known:
+                    raise ValueError(f"{field}: unknown trigger {v!r} for a {self.subject} deadline; "
+                                     f"one of {', '.join(sorted(known))}")
+        if self.remind == "member" and self.subject != "member":
+            raise ValueError("remind: 'member' is only for member deadlines")
+        return self
+
+
+class CheckBack(BaseModel):
+    """When an anonymous reporter is told to check back (they cannot be told anything)."""
+
     model_config = ConfigDict(extra="forbid")
-    rules: dict[str, Rule]
+    until: str = "accept"  # while the case waits for acceptance: this kind's due date
+    overdue_working_days: int = Field(default=5, ge=1)  # …once that has passed: this long from now
+    later_working_days: int = Field(default=10, ge=1)  # later stages: this long from now
 
-    def for_trigger(self, trigger: str, source: str | None = None, named: bool | None = None) -> list[tuple[str, Rule]]:
+
+class PolicyFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kinds: dict[str, Kind]
+    check_back: CheckBack = Field(default_factory=CheckBack)
+
+    @model_validator(mode="after")
+    def _refs(self) -> "PolicyFile":
+        if self.check_back.until not in self.kinds:
+            raise ValueError(f"check_back.until: unknown kind {self.check_back.until!r}")
+        return self
+
+
+class DeadlinePolicy:
+    """The loaded, validated policy with the time zone it counts days in."""
+
+    def __init__(self, data: PolicyFile, tz: ZoneInfo) -> None:
+        self.kinds = data.kinds
+        self.check_back = data.check_back
+        self.tz = tz
+
+    def kind(self, name: str) -> Kind | None:
+        return self.kinds.get(name)
+
+    def due(self, kind: str, start: datetime) -> datetime:
+        """The one computation of a due date: ``working_days`` of ``kind`` after ``start``."""
+        return add_working_days(start, self.kinds[kind].working_days, self.tz)
+
+    def started_by(self, trigger: str, *, source: str | None = None, named: bool = False,
+                   member_role: str | None = None) -> list[tuple[str, Kind]]:
         out = []
-        for kind, rule in self.rules.items():
-            if rule.trigger != trigger:
+        for name, k in self.kinds.items():
+            if k.starts != trigger:
                 continue
-            if rule.sources is not None and source not in rule.sources:
+            if k.sources is not None and source not in k.sources:
                 continue
-            if rule.named_only and not named:
+            if k.named_only and not named:
                 continue
-            out.append((kind, rule))
+            if k.for_roles is not None and member_role not in k.for_roles:
+                continue
+            out.append((name, k))
         return out
 
+    def met_by(self, signal: str) -> set[str]:
+        return {name for name, k in self.kinds.items() if signal in k.met_by}
 
-@cache
-def load_policy(path: Path | None = None) -> Policy:
+    def cancelled_by(self, signal: str) -> set[str]:
+        return {name for name, k in self.kinds.items() if signal in k.cancelled_by}
+
+    def owed_by(self, kind: str, member_role: str) -> bool:
+        k = self.kinds.get(kind)
+        return k is not None and (k.for_roles is None or member_role in k.for_roles)
+
+    def check_back_date(self, since: datetime, now: datetime, waiting_for_acceptance: bool) -> datetime:
+        cb = self.check_back
+        if waiting_for_acceptance:
+            when = self.due(cb.until, since)
+            if when >= now:
+                return when
+            return add_working_days(now, cb.overdue_working_days, self.tz)
+        return add_working_days(now, cb.later_working_days, self.tz)
+
+
+def load_policy(path: Path | None, tz: ZoneInfo) -> DeadlinePolicy:
     p = path or DEFAULT_POLICY
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
-        return Policy.model_validate(data)
+        return DeadlinePolicy(PolicyFile.model_validate(data), tz)
     except OSError as exc:
         raise PolicyError(f"{p}: cannot read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from handlers.context import Actor, Context
 from storage.models import Role
@@ -42,24 +43,77 @@ class CommandSpec:
         return not (self.audience is Audience.public and actor.is_staff and not self.menu)
 
 
+@dataclass(frozen=True)
+class Step:
+    """One step of a conversation, declared once: what handles input in it, what it asks,
+    where Back goes, and where it may go next (with the label the state diagram shows)."""
+
+    handle: Callable[[Any, Context], Awaitable[None]]
+    prompt: Callable[[Any, Context], Awaitable[None]] | None = None
+    back: enum.Enum | None = None
+    goes: Mapping[enum.Enum, str] = field(default_factory=dict)
+    ends: str | None = None  # label of the edge that leaves the conversation from here
+
+
 class Conversation:
-    """Explicit states: ``on_<step>`` handles input in that step. A state diagram of each
-    conversation lives in ``docs/conversations/<name>.mmd``."""
+    """Explicit states, declared as one table: ``steps`` maps each member of the ``Steps``
+    enum to a :class:`Step`. ``go()`` moves and asks; a step that is not in the enum fails at
+    import, not on someone's next message. The state diagram in
+    ``docs/conversations/<name>.mmd`` is generated from the table (``scripts/diagrams.py``)."""
 
     name: str = ""
+    Steps: type[enum.Enum]
+    steps: Mapping[Any, Step] = {}
+    first: enum.Enum
+    begin_label: str = ""
+    notes: tuple[str, ...] = ()  # comment lines at the top of the diagram
+
+    def step_of(self, ctx: Context) -> enum.Enum | None:
+        try:
+            return self.Steps(ctx.state.step or self.first.value)
+        except ValueError:
+            return None
 
     async def handle(self, ctx: Context) -> None:
-        step = ctx.state.step or "start"
-        method = getattr(self, f"on_{step}", None)
-        if method is None:  # a step from an older version: start over politely
+        step = self.step_of(ctx)
+        if step is None or step not in self.steps:  # a step from an older version: start over politely
             ctx.state.end()
             ctx.reply(ctx._("Sorry, this conversation can no longer be continued. Please start again."))
             return
-        await method(ctx)
+        await self.steps[step].handle(self, ctx)
+
+    async def go(self, ctx: Context, step: enum.Enum) -> None:
+        """Move to ``step`` and ask its question."""
+        ctx.state.goto(self.Steps(step).value)
+        await self.ask(ctx, step)
+
+    async def ask(self, ctx: Context, step: enum.Enum) -> None:
+        prompt = self.steps[step].prompt
+        if prompt is not None:
+            await prompt(self, ctx)
+
+    async def back(self, ctx: Context) -> None:
+        step = self.step_of(ctx)
+        target = self.steps[step].back if step is not None and step in self.steps else None
+        await self.go(ctx, target or self.first)
 
     async def cancel(self, ctx: Context) -> None:
         ctx.state.end()
         ctx.reply(ctx._("Cancelled. Nothing was stored."))
+
+
+def diagram(conv: Conversation) -> str:
+    """The Mermaid state diagram of a conversation, from its step table."""
+    lines = [f"%% {n}" for n in conv.notes] + ["stateDiagram-v2"]
+    lines.append(f"    [*] --> {conv.first.value}" + (f": {conv.begin_label}" if conv.begin_label else ""))
+    for step, spec in conv.steps.items():
+        for target, label in spec.goes.items():
+            lines.append(f"    {step.value} --> {target.value}" + (f": {label}" if label else ""))
+        if spec.back is not None:
+            lines.append(f"    {step.value} --> {spec.back.value}: Back")
+        if spec.ends is not None:
+            lines.append(f"    {step.value} --> [*]" + (f": {spec.ends}" if spec.ends else ""))
+    return "\n".join(lines) + "\n"
 
 
 @dataclass

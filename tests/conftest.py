@@ -19,7 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import DEMO_ORG
-from handlers.app import make_dispatcher
+from handlers.app import make_deps, make_dispatcher
+from handlers.reporter.wizard import PLATFORM_NOTE
 from handlers.clock import ManualClock
 from handlers.config import Config
 from handlers.deps import Deps
@@ -137,7 +138,7 @@ async def deps(demo_db_url: str, clock: ManualClock) -> AsyncIterator[Deps]:
     """Dependencies on a demo-organisation database."""
     engine = make_engine(demo_db_url)
     cfg = make_config(demo_db_url)
-    yield Deps(config=cfg, sessionmaker=make_sessionmaker(engine), clock=clock, sealer=Sealer(cfg.keyring))
+    yield make_deps(cfg, make_sessionmaker(engine), clock, Sealer(cfg.keyring), platform_notes=PLATFORM_NOTE)
     await engine.dispose()
 
 

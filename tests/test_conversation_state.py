@@ -3,31 +3,42 @@ never loses what was typed before."""
 
 from __future__ import annotations
 
+import enum
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from handlers.app import make_dispatcher
 from handlers.context import Context
+from handlers.app import make_deps
 from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
-from handlers.router import Conversation, Router
+from handlers.router import Conversation, Router, Step
 from storage.crypto import Sealer
 from storage.db import make_engine, make_sessionmaker
 from storage.models import ConversationState
 from tests.fakes import Chat
 
 
+class Q(enum.Enum):
+    name = "name"
+    colour = "colour"
+
+
 class Survey(Conversation):
     """Two questions, then a summary: the smallest conversation with a draft."""
 
     name = "survey"
+    Steps = Q
+    first = Q.name
 
     async def on_name(self, ctx: Context) -> None:
         if ctx.text == "boom":
             raise RuntimeError("simulated failure")
         ctx.state.secret["name"] = ctx.text
-        ctx.state.goto("colour")
+        await self.go(ctx, Q.colour)
+
+    async def ask_colour(self, ctx: Context) -> None:
         ctx.reply("colour?", buttons=[[ctx.button("red", "red"), ctx.button("blue", "blue")]])
 
     async def on_colour(self, ctx: Context) -> None:
@@ -36,6 +47,8 @@ class Survey(Conversation):
             return
         ctx.reply(f"{ctx.state.secret['name']} likes {ctx.button_value}")
         ctx.state.end()
+
+    steps = {Q.name: Step(on_name, goes={Q.colour: "name"}), Q.colour: Step(on_colour, ask_colour, ends="colour")}
 
 
 def with_survey(deps: Deps) -> Dispatcher:
@@ -59,7 +72,7 @@ async def test_conversation_survives_a_restart(deps: Deps) -> None:
     # Simulated restart: a new engine, session factory and dispatcher on the same database.
     await deps.sessionmaker.kw["bind"].dispose()
     engine = make_engine(deps.config.database_url)
-    deps2 = Deps(config=deps.config, sessionmaker=make_sessionmaker(engine), clock=deps.clock, sealer=Sealer(deps.config.keyring))
+    deps2 = make_deps(deps.config, make_sessionmaker(engine), deps.clock, Sealer(deps.config.keyring))
     c2 = Chat(with_survey(deps2), history=c.history)
     replies = await c2.press("blue")
     assert replies[0].text == "Ada likes blue"

@@ -40,8 +40,8 @@ def test_reminder_times_and_counting_are_consistent() -> None:
 
 
 def test_default_policy_has_the_domain_limits() -> None:
-    rules = load_policy().rules
+    rules = load_policy(None, SH).kinds
     assert rules["accept"].working_days == 5
     assert rules["acknowledge"].working_days == 1
     assert rules["feedback_acceptance"].working_days == 15 and rules["feedback_acceptance"].named_only
-    assert rules["feedback_result"].trigger == "case:concluded"
+    assert rules["feedback_result"].starts == "case:concluded"

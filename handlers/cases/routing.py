@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.access import conflict_reasons
+from handlers.uow import UnitOfWork
 from storage.crypto import Sealer
 from storage.models import (
     Assignment,
@@ -29,8 +31,6 @@ from storage.models import (
     office_units,
 )
 
-TEAM_SIZE = 3  # a lead and two members, from at least two offices
-ROTATION_MONTHS = 12  # who handled a case about the same unit recently is rotated out
 CLOSED = (CaseState.concluded.value, CaseState.feedback_given.value, CaseState.forwarded.value)
 
 
@@ -50,7 +50,7 @@ class Proposal:
     exclusions: list[Exclusion] = field(default_factory=list)
     problem: str | None = None  # "no_group" | "no_team"
 
-    def to_json(self) -> dict:  # type: ignore[type-arg]
+    def to_json(self) -> dict[str, Any]:
         return {
             "joint_group_id": self.joint_group_id,
             "lead_id": self.lead_id,
@@ -70,12 +70,11 @@ async def joint_group_for_unit(session: AsyncSession, unit_id: int | None) -> in
     )
 
 
-async def route(session: AsyncSession, case: Case) -> None:
+async def route(uow: UnitOfWork, case: Case) -> None:
     """Set the case's joint group (and region) from its unit; unknown unit → intake queue.
     Cross inspection applies to the sources named in the settings."""
-    cfg = session.info.get("config")
-    if cfg is not None:
-        case.cross_inspection = case.source in cfg.cross_inspection_sources
+    session = uow.session
+    case.cross_inspection = case.source in uow.config.cross_inspection_sources
     case.joint_group_id = await joint_group_for_unit(session, case.unit_id)
     if case.unit_id is not None and case.region_id is None:
         unit = await session.get(Unit, case.unit_id)
@@ -123,12 +122,13 @@ async def staff_conflicts(session: AsyncSession, staff: Staff, case: Case, *, pe
     return reasons
 
 
-async def propose(session: AsyncSession, sealer: Sealer, case: Case, *, now: datetime,
-                  team_size: int = TEAM_SIZE, rotation_months: int = ROTATION_MONTHS) -> Proposal:
+async def propose(uow: UnitOfWork, case: Case) -> Proposal:
+    """A lead and members (``team_size`` in all, from the settings), mixed across offices."""
     if case.joint_group_id is None:
         return Proposal(None, problem="no_group")
-    people = await people_text(session, sealer, case)
-    recent = await recently_handled(session, case.unit_id, now, rotation_months)
+    session, team_size = uow.session, uow.config.team_size
+    people = await people_text(session, uow.sealer, case)
+    recent = await recently_handled(session, case.unit_id, uow.now(), uow.config.rotation_months)
     load = await open_workload(session)
     candidates = (await session.scalars(
         select(Staff).join(Office, Office.id == Staff.office_id)
@@ -171,19 +171,3 @@ async def propose(session: AsyncSession, sealer: Sealer, case: Case, *, now: dat
     proposal.lead_id = lead.id
     proposal.member_ids = [s.id for s in team[1:]]
     return proposal
-
-
-def settings_of(session: AsyncSession) -> dict[str, int]:
-    """Team size and rotation from the settings the dispatcher put on the session."""
-    cfg = session.info.get("config")
-    return {} if cfg is None else {"team_size": cfg.team_size, "rotation_months": cfg.rotation_months}
-
-
-async def local_staff(session: AsyncSession, case: Case) -> list[Staff]:
-    """People of the office stationed at the case's unit: liaisons at most."""
-    if case.unit_id is None:
-        return []
-    return list((await session.scalars(
-        select(Staff).join(office_units, office_units.c.office_id == Staff.office_id)
-        .where(office_units.c.unit_id == case.unit_id, Staff.active.is_(True)).order_by(Staff.id)
-    )).all())

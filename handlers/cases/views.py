@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,17 +52,14 @@ DISPOSAL_WORDS = {
 }
 
 
-def fmt_time(ctx: Context, dt) -> str:  # type: ignore[no-untyped-def]
+def fmt_time(ctx: Context, dt: datetime | None) -> str:
     return dt.astimezone(ctx.config.tz).strftime("%Y-%m-%d %H:%M") if dt else "-"
 
 
-async def next_deadline(session: AsyncSession, case: Case):  # type: ignore[no-untyped-def]
-    due = await session.scalar(select(Deadline.due_at).where(Deadline.case_id == case.id, Deadline.met_at.is_(None),
-                                                             Deadline.cancelled_at.is_(None)).order_by(Deadline.due_at).limit(1))
-    if due is None:
-        due = await session.scalar(select(Assignment.deadline_at).where(Assignment.case_id == case.id,
-                                                                        Assignment.status == "confirmed"))
-    return due
+async def next_deadline(session: AsyncSession, case: Case) -> datetime | None:
+    return await session.scalar(select(Deadline.due_at).where(
+        Deadline.case_id == case.id, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None))
+        .order_by(Deadline.due_at).limit(1))
 
 
 def act(ctx: Context, label: str, case: Case, verb: str) -> Button:

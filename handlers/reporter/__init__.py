@@ -14,8 +14,10 @@ from handlers.router import Audience, Router
 
 def make_router() -> Router:
     router = Router("reporter")
-    wizard = router.add_conversation(ReportConversation())
-    check = router.add_conversation(CheckConversation())
+    wizard = ReportConversation()
+    check = CheckConversation()
+    router.add_conversation(wizard)
+    router.add_conversation(check)
 
     @router.command("report", help=N_("Report a problem (anonymously if you wish)"), audience=Audience.anyone,
                     menu=True, order=10)
@@ -24,11 +26,11 @@ def make_router() -> Router:
             # Starting again must never throw away what was typed: continue the draft.
             ctx.reply(ctx._("You have an unfinished report; let's continue where you were. "
                             "(To start afresh, cancel it first.)"))
-            await wizard.ask(ctx, ctx.state.step)  # type: ignore[attr-defined]
+            await wizard.ask(ctx, wizard.step_of(ctx) or wizard.first)
             return
         # Files of abandoned drafts are deleted once their draft could no longer be continued.
         await purge_orphan_attachments(ctx.session, ctx.clock.now() - timedelta(hours=ctx.config.draft_ttl_hours))
-        await wizard.begin(ctx)  # type: ignore[attr-defined]
+        await wizard.begin(ctx)
 
     @router.command("check", help=N_("Check a report with your receipt"), audience=Audience.anyone, menu=True, order=11)
     async def check_(ctx: Context, args: str) -> None:
@@ -37,6 +39,6 @@ def make_router() -> Router:
             ctx.reply(ctx._("You have an unfinished report. Please submit or cancel it first; what you typed "
                             "is kept. Send /report to continue it."))
             return
-        await check.begin(ctx, args)  # type: ignore[attr-defined]
+        await check.begin(ctx, args)
 
     return router

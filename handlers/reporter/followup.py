@@ -1,23 +1,22 @@
 """Follow-up with a receipt (/check): status, questions from the team, more material.
 
-States (docs/conversations/check.mmd): receipt → menu → (answer | add_text | add_file) → menu.
-The open session remembers which tip it is for (sealed) for a short while, then forgets.
+The steps are declared once, in ``CheckConversation.steps`` (diagram:
+docs/conversations/check.mmd). The open session remembers which tip it is for (sealed) for a
+short while, then forgets.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import enum
+from datetime import datetime, timedelta
 
 from handlers.context import Context
 from handlers.i18n import N_
-from handlers.policy import load_policy
 from handlers.reporter import receipts
 from handlers.reporter.media import RejectedFile, clean
 from handlers.reporter.tips import STATUS_WORDS, add_message, case_for, open_questions, store_attachment
 from handlers.reporter.wizard import REJECT_WORDS
-from handlers.router import Conversation
-from handlers.workdays import add_working_days
-from handlers.lifecycle import emit
+from handlers.router import Conversation, Step
 from storage.models import CaseState, Tip, TipQuestion
 
 NAME = "check"
@@ -28,11 +27,24 @@ PROBLEM_WORDS = {
 }
 
 
+class S(enum.Enum):
+    receipt = "receipt"
+    menu = "menu"
+    answer = "answer"
+    add_text = "add_text"
+    add_file = "add_file"
+
+
 class CheckConversation(Conversation):
     name = NAME
+    Steps = S
+    first = S.receipt
+    begin_label = "/check"
+    notes = ("Follow-up with a receipt (/check). Finish or Cancel ends it from any state; it expires",
+             "after 30 minutes without a message. Wrong receipts are throttled per chat and overall.")
 
     async def begin(self, ctx: Context, args: str = "") -> None:
-        ctx.state.begin(NAME, "receipt", ttl=timedelta(minutes=SESSION_MINUTES))
+        ctx.state.begin(NAME, S.receipt.value, ttl=timedelta(minutes=SESSION_MINUTES))
         if args.strip():
             ctx.event = ctx.event.model_copy(update={"text": args})
             await self.on_receipt(ctx)
@@ -83,7 +95,7 @@ class CheckConversation(Conversation):
         ctx.state.secret["tip_id"] = tip.id
         if tip.anonymous:
             tip.last_checked_on = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        ctx.state.goto("menu")
+        ctx.state.goto(S.menu.value)
         await self.show(ctx, tip)
 
     # -- menu -------------------------------------------------------------------------------
@@ -100,7 +112,7 @@ class CheckConversation(Conversation):
         """The tip of this session for an input step; None when the step is over (ended, or Back)."""
         tip = await self._tip(ctx)
         if tip is not None and ctx.button_value == "menu":
-            ctx.state.goto("menu")
+            ctx.state.goto(S.menu.value)
             await self.show(ctx, tip)
             return None
         return tip
@@ -122,15 +134,8 @@ class CheckConversation(Conversation):
                  [ctx.button(_("Finish"), "bye")]]
         ctx.reply("\n\n".join(lines), buttons=rows)
 
-    def _check_back(self, ctx: Context, since, state: str) -> str:  # type: ignore[no-untyped-def]
-        rules = load_policy(ctx.config.policy_file).rules
-        now = ctx.clock.now()
-        if state == CaseState.received.value:
-            when = add_working_days(since, rules["accept"].working_days, ctx.config.tz)
-            if when < now:
-                when = add_working_days(now, 5, ctx.config.tz)
-        else:
-            when = add_working_days(now, 10, ctx.config.tz)
+    def _check_back(self, ctx: Context, since: datetime, state: str) -> str:
+        when = ctx.policy.check_back_date(since, ctx.clock.now(), waiting_for_acceptance=state == CaseState.received.value)
         return ctx._("We cannot contact you, so please check back after {date}; questions from the team will "
                      "appear here.").format(date=when.astimezone(ctx.config.tz).strftime("%Y-%m-%d"))
 
@@ -146,13 +151,13 @@ class CheckConversation(Conversation):
                 await self.show(ctx, tip)
                 return
             ctx.state.data["question_id"] = q.id
-            ctx.state.goto("answer")
+            ctx.state.goto(S.answer.value)
             ctx.reply(ctx._("Please type your answer."), buttons=[[ctx.button(ctx._("◀ Back"), "menu")]])
         elif v == "add_text":
-            ctx.state.goto("add_text")
+            ctx.state.goto(S.add_text.value)
             ctx.reply(ctx._("Please type the information you want to add."), buttons=[[ctx.button(ctx._("◀ Back"), "menu")]])
         elif v == "add_file":
-            ctx.state.goto("add_file")
+            ctx.state.goto(S.add_file.value)
             ctx.reply(ctx._("Please send the photo or document."), buttons=[[ctx.button(ctx._("◀ Back"), "menu")]])
         elif ctx.attachment is not None:
             await self.on_add_file(ctx)
@@ -170,10 +175,10 @@ class CheckConversation(Conversation):
         if q is None or q.tip_id != tip.id or q.answered_at is not None:
             ctx.reply(ctx._("That question has already been answered."))
         else:
-            await add_message(ctx.session, ctx.sealer, tip, ctx.text.strip(), now=ctx.clock.now(), question=q)
+            await add_message(ctx.uow, tip, ctx.text.strip(), question=q)
             ctx.reply(ctx._("Thank you, your answer has been passed to the team."))
         ctx.state.data.pop("question_id", None)
-        ctx.state.goto("menu")
+        ctx.state.goto(S.menu.value)
         await self.show(ctx, tip)
 
     async def on_add_text(self, ctx: Context) -> None:
@@ -186,9 +191,9 @@ class CheckConversation(Conversation):
         if not ctx.text or not ctx.text.strip():
             ctx.reply(ctx._("I did not receive any text. Please type the information you want to add."))
             return
-        await add_message(ctx.session, ctx.sealer, tip, ctx.text.strip(), now=ctx.clock.now())
+        await add_message(ctx.uow, tip, ctx.text.strip())
         ctx.reply(ctx._("Thank you, the information has been added to your report."))
-        ctx.state.goto("menu")
+        ctx.state.goto(S.menu.value)
         await self.show(ctx, tip)
 
     async def on_add_file(self, ctx: Context) -> None:
@@ -206,13 +211,23 @@ class CheckConversation(Conversation):
             ctx.reply(ctx._(REJECT_WORDS[exc.reason]).format(mb=mb), buttons=[[ctx.button(ctx._("◀ Back"), "menu")]])
             return
         now = ctx.clock.now()
-        att = await store_attachment(ctx.session, ctx.sealer, filename=cf.filename, content_type=cf.content_type,
+        att = await store_attachment(ctx.uow, filename=cf.filename, content_type=cf.content_type,
                                      data=cf.data, now=now.replace(hour=0, minute=0, second=0, microsecond=0) if tip.anonymous else now,
                                      tip_id=tip.id)
         case = await case_for(ctx.session, tip)
         if case is not None:
             att.case_id = case.id
-        await emit(ctx.session, "tip.material_added", tip=tip)
+        await ctx.uow.emit("tip.material_added", tip=tip)
         ctx.reply(ctx._("Thank you, the file has been added to your report."))
-        ctx.state.goto("menu")
+        ctx.state.goto(S.menu.value)
         await self.show(ctx, tip)
+
+    steps = {
+        S.receipt: Step(on_receipt, goes={S.menu: "right receipt (status, questions)", S.receipt: "wrong receipt / not digits"},
+                        ends="throttled"),
+        S.menu: Step(on_menu, goes={S.answer: "Answer question N", S.add_text: "Add information",
+                                    S.add_file: "Add a file"}, ends="Finish"),
+        S.answer: Step(on_answer, back=S.menu, goes={S.menu: "answer typed (team notified)"}),
+        S.add_text: Step(on_add_text, back=S.menu, goes={S.menu: "text typed / file sent"}),
+        S.add_file: Step(on_add_file, back=S.menu, goes={S.menu: "file (cleaned, encrypted) / refused file"}),
+    }

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import N_
-from handlers.lifecycle import emit, open_case
-from storage.crypto import Sealer
+from handlers.lifecycle import open_case
+from handlers.uow import ChatAddress, UnitOfWork
 from storage.models import Attachment, Case, CaseSource, CaseState, Tip, TipMessage, TipQuestion
 
 # What a reporter is told for each case state: plain words, no internal jargon.
@@ -43,8 +42,9 @@ class Draft:
     language: str = "zh_CN"
 
 
-async def store_attachment(session: AsyncSession, sealer: Sealer, *, filename: str, content_type: str,
-                           data: bytes, now: datetime, tip_id: int | None = None) -> Attachment:
+async def store_attachment(uow: UnitOfWork, *, filename: str, content_type: str, data: bytes, now: datetime,
+                           tip_id: int | None = None) -> Attachment:
+    session, sealer = uow.session, uow.sealer
     key_id = sealer.current_key_id
     att = Attachment(tip_id=tip_id, key_id=key_id, filename_enc=sealer.seal_with(key_id, filename.encode()),
                      content_type=content_type, size=len(data), data_enc=sealer.seal_with(key_id, data),
@@ -67,10 +67,11 @@ async def purge_orphan_attachments(session: AsyncSession, older_than: datetime) 
     return len(ids)
 
 
-async def submit(session: AsyncSession, sealer: Sealer, draft: Draft, *, receipt_hash: str, now: datetime,
-                 chat_address: str | None) -> tuple[Tip, Case]:
+async def submit(uow: UnitOfWork, draft: Draft, *, receipt_hash: str,
+                 chat_address: ChatAddress | None) -> tuple[Tip, Case]:
     """Create the tip and its case in the caller's transaction. ``chat_address`` is kept (sealed)
     only for named tips, for the feedback the rules require."""
+    session, sealer, now = uow.session, uow.sealer, uow.now()
     k = sealer.current_key_id
 
     def seal(text: str | None) -> bytes | None:
@@ -84,7 +85,7 @@ async def submit(session: AsyncSession, sealer: Sealer, draft: Draft, *, receipt
         subject_enc=seal(draft.subject), people_enc=seal(draft.people), body_enc=sealer.seal_with(k, body.encode()),
         reporter_name_enc=None if draft.anonymous else seal(draft.name),
         reporter_contact_enc=None if draft.anonymous else seal(draft.contact),
-        reporter_chat_enc=None if draft.anonymous else seal(chat_address),
+        reporter_chat_enc=None if draft.anonymous or chat_address is None else seal(chat_address.pack()),
         language=draft.language, created_at=created,
     )
     session.add(tip)
@@ -93,9 +94,9 @@ async def submit(session: AsyncSession, sealer: Sealer, draft: Draft, *, receipt
         for att in (await session.scalars(select(Attachment).where(Attachment.id.in_(draft.attachment_ids)))).all():
             att.tip_id = tip.id
             att.created_at = created
-    case = await open_case(session, source=CaseSource.public_report, now=created, unit_id=draft.unit_id, tip_id=tip.id,
+    case = await open_case(uow, source=CaseSource.public_report, now=created, unit_id=draft.unit_id, tip_id=tip.id,
                            reason="public report")
-    await emit(session, "tip.submitted", tip=tip, case=case)
+    await uow.emit("tip.submitted", tip=tip, case=case)
     return tip, case
 
 
@@ -108,8 +109,8 @@ async def open_questions(session: AsyncSession, tip: Tip) -> list[TipQuestion]:
         TipQuestion.tip_id == tip.id, TipQuestion.answered_at.is_(None)).order_by(TipQuestion.id))).all())
 
 
-async def add_message(session: AsyncSession, sealer: Sealer, tip: Tip, text: str, *, now: datetime,
-                      question: TipQuestion | None = None) -> TipMessage:
+async def add_message(uow: UnitOfWork, tip: Tip, text: str, *, question: TipQuestion | None = None) -> TipMessage:
+    session, sealer, now = uow.session, uow.sealer, uow.now()
     k = sealer.current_key_id
     msg = TipMessage(tip_id=tip.id, question_id=question.id if question else None, key_id=k,
                      body_enc=sealer.seal_with(k, text.encode()), created_at=_day(now) if tip.anonymous else now)
@@ -117,20 +118,11 @@ async def add_message(session: AsyncSession, sealer: Sealer, tip: Tip, text: str
     await session.flush()
     if question is not None:
         question.answered_at = now
-        await emit(session, "tip.answered", tip=tip, question=question, message=msg)
+        await uow.emit("tip.answered", tip=tip, question=question, message=msg)
     else:
-        await emit(session, "tip.material_added", tip=tip)
+        await uow.emit("tip.material_added", tip=tip)
     return msg
 
 
 def _day(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def check_window() -> timedelta:
-    """How long a /check session stays open after the last message."""
-    return timedelta(minutes=30)
-
-
-def summary_fields(draft: Draft) -> dict[str, Any]:
-    return {"files": len(draft.attachment_ids), "messages": len(draft.details)}

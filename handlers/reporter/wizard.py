@@ -1,39 +1,43 @@
 """The tip wizard (/report): one question at a time, back and cancel at every step.
 
-States (docs/conversations/report.mmd): about → (pick_unit) → people → details → files →
-identity → (name → contact) → confirm → done. Everything typed lives sealed in the
-conversation state; nothing is a tip until the reporter confirms.
+The steps are declared once, in ``ReportConversation.steps`` (diagram:
+docs/conversations/report.mmd). Everything typed lives sealed in the conversation state;
+nothing is a tip until the reporter confirms.
 """
 
 from __future__ import annotations
+
+import enum
 
 from sqlalchemy import func, or_, select
 
 from handlers.context import Context
 from handlers.dispatcher import draft_ttl
+from handlers.events import Button
 from handlers.i18n import N_
-from handlers.policy import load_policy
 from handlers.reporter import receipts
 from handlers.reporter.media import RejectedFile, clean
 from handlers.reporter.tips import Draft, drop_draft_attachments, store_attachment, submit
-from handlers.router import Conversation
-from handlers.workdays import add_working_days
+from handlers.router import Conversation, Step
+from handlers.uow import ChatAddress
 from storage.models import Unit
 
 NAME = "report"
 MAX_UNIT_CHOICES = 8
 MAX_FILES = 10
-# Where "back" goes from each step.
-BACK = {
-    "pick_unit": "about",
-    "people": "about",
-    "details": "people",
-    "files": "details",
-    "identity": "files",
-    "name": "identity",
-    "contact": "name",
-    "confirm": "identity",
-}
+
+
+class S(enum.Enum):
+    about = "about"
+    pick_unit = "pick_unit"
+    people = "people"
+    details = "details"
+    files = "files"
+    identity = "identity"
+    name = "name"
+    contact = "contact"
+    confirm = "confirm"
+
 # What the platform itself can see, per channel: said plainly before the reporter chooses.
 PLATFORM_NOTE = {
     "telegram": N_("Telegram itself can see that your account wrote to this bot, but not what we store."),
@@ -48,34 +52,38 @@ REJECT_WORDS = {
 }
 
 
-def nav(ctx: Context, *extra: list) -> list[list]:  # type: ignore[type-arg]
+def nav(ctx: Context, *extra: list[Button]) -> list[list[Button]]:
     """Extra rows, then Back and Cancel."""
     return [*extra, [ctx.button(ctx._("◀ Back"), "back"), ctx.button(ctx._("✖ Cancel"), "cancel")]]
 
 
 class ReportConversation(Conversation):
     name = NAME
+    Steps = S
+    first = S.about
+    begin_label = "/report"
+    notes = ("The tip wizard (/report). Every state also has Cancel (deletes the draft and its files).",
+             "The draft expires after LIANZU_DRAFT_TTL_HOURS. /report while a draft is open re-asks the",
+             "current step (nothing is lost); /check while a draft is open is refused.")
 
     # -- entry ----------------------------------------------------------------------------
 
     async def begin(self, ctx: Context) -> None:
-        ctx.state.begin(NAME, "about", ttl=draft_ttl(ctx))
+        ctx.state.begin(NAME, S.about.value, ttl=draft_ttl(ctx))
         ctx.state.secret = {"details": []}
         ctx.state.data = {"files": []}
         ctx.reply(
             ctx._("Thank you for coming forward. I will ask a few questions, one at a time. You can go back or "
                   "cancel at any step, and nothing is kept until you confirm at the end.")
         )
-        await self.ask(ctx, "about")
+        await self.ask(ctx, S.about)
 
     async def handle(self, ctx: Context) -> None:
         if ctx.button_value == "cancel":
             await self.cancel(ctx)
             return
         if ctx.button_value == "back":
-            step = BACK.get(ctx.state.step or "", "about")
-            ctx.state.goto(step)
-            await self.ask(ctx, step)
+            await self.back(ctx)
             return
         ctx.state.expires_at = ctx.clock.now() + draft_ttl(ctx)  # activity keeps the draft alive
         await super().handle(ctx)
@@ -87,49 +95,60 @@ class ReportConversation(Conversation):
 
     # -- questions --------------------------------------------------------------------------
 
-    async def ask(self, ctx: Context, step: str) -> None:
+    async def ask_about(self, ctx: Context) -> None:
         _ = ctx._
-        if step == "about":
-            ctx.reply(
-                _("Step 1 of 6. Which department or unit is it about? Type part of its name to search, or "
-                  "describe it in your own words."),
-                buttons=nav(ctx, [ctx.button(_("Not sure"), "unsure")]),
-            )
-        elif step == "pick_unit":
-            await self._unit_choices(ctx, ctx.state.secret.get("about_text", ""))
-        elif step == "people":
-            ctx.reply(_("Step 2 of 6. Who is involved? Names and positions, if you know them. You can skip this."),
-                      buttons=nav(ctx, [ctx.button(_("Skip"), "skip")]))
-        elif step == "details":
-            n = len(ctx.state.secret.get("details", []))
-            text = _("Step 3 of 6. What happened? When and where, and how you know. You can send several "
-                     "messages; press Done when you have finished.")
-            if n:
-                text += "\n" + ctx.ngettext("({n} message received so far.)", "({n} messages received so far.)", n).format(n=n)
-            ctx.reply(text, buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
-        elif step == "files":
-            n = len(ctx.state.data.get("files", []))
-            text = _("Step 4 of 6. You can send photos or documents as evidence (optional). Location and camera "
-                     "details are removed from photos. Press Done when finished, or Skip.")
-            if n:
-                text += "\n" + ctx.ngettext("({n} file received.)", "({n} files received.)", n).format(n=n)
-            ctx.reply(text, buttons=nav(ctx, [ctx.button(_("Done") if n else _("Skip"), "done")]))
-        elif step == "identity":
-            note = _(PLATFORM_NOTE.get(ctx.event.channel, DEFAULT_PLATFORM_NOTE))
-            ctx.reply(
-                _("Step 5 of 6. Do you want to report anonymously or with your name?\n"
-                  "• Anonymous: we keep nothing that identifies you, and we cannot contact you; you check "
-                  "progress yourself with a receipt.\n"
-                  "• With your name: we keep your name and contact (encrypted) and tell you of acceptance and "
-                  "of the result, as the rules require.") + "\n" + note,
-                buttons=nav(ctx, [ctx.button(_("Anonymous"), "anon")], [ctx.button(_("With my name"), "named")]),
-            )
-        elif step == "name":
-            ctx.reply(_("Please type your full name."), buttons=nav(ctx))
-        elif step == "contact":
-            ctx.reply(_("How can we contact you? A phone number or an address."), buttons=nav(ctx))
-        elif step == "confirm":
-            ctx.reply(await self._summary(ctx), buttons=nav(ctx, [ctx.button(_("✔ Submit"), "submit")]))
+        ctx.reply(
+            _("Step 1 of 6. Which department or unit is it about? Type part of its name to search, or "
+              "describe it in your own words."),
+            buttons=nav(ctx, [ctx.button(_("Not sure"), "unsure")]),
+        )
+
+    async def ask_pick_unit(self, ctx: Context) -> None:
+        await self._unit_choices(ctx, ctx.state.secret.get("about_text", ""))
+
+    async def ask_people(self, ctx: Context) -> None:
+        _ = ctx._
+        ctx.reply(_("Step 2 of 6. Who is involved? Names and positions, if you know them. You can skip this."),
+                  buttons=nav(ctx, [ctx.button(_("Skip"), "skip")]))
+
+    async def ask_details(self, ctx: Context) -> None:
+        _ = ctx._
+        n = len(ctx.state.secret.get("details", []))
+        text = _("Step 3 of 6. What happened? When and where, and how you know. You can send several "
+                 "messages; press Done when you have finished.")
+        if n:
+            text += "\n" + ctx.ngettext("({n} message received so far.)", "({n} messages received so far.)", n).format(n=n)
+        ctx.reply(text, buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
+
+    async def ask_files(self, ctx: Context) -> None:
+        _ = ctx._
+        n = len(ctx.state.data.get("files", []))
+        text = _("Step 4 of 6. You can send photos or documents as evidence (optional). Location and camera "
+                 "details are removed from photos. Press Done when finished, or Skip.")
+        if n:
+            text += "\n" + ctx.ngettext("({n} file received.)", "({n} files received.)", n).format(n=n)
+        ctx.reply(text, buttons=nav(ctx, [ctx.button(_("Done") if n else _("Skip"), "done")]))
+
+    async def ask_identity(self, ctx: Context) -> None:
+        _ = ctx._
+        note = _(ctx.deps.platform_notes.get(ctx.event.channel, DEFAULT_PLATFORM_NOTE))
+        ctx.reply(
+            _("Step 5 of 6. Do you want to report anonymously or with your name?\n"
+              "• Anonymous: we keep nothing that identifies you, and we cannot contact you; you check "
+              "progress yourself with a receipt.\n"
+              "• With your name: we keep your name and contact (encrypted) and tell you of acceptance and "
+              "of the result, as the rules require.") + "\n" + note,
+            buttons=nav(ctx, [ctx.button(_("Anonymous"), "anon")], [ctx.button(_("With my name"), "named")]),
+        )
+
+    async def ask_name(self, ctx: Context) -> None:
+        ctx.reply(ctx._("Please type your full name."), buttons=nav(ctx))
+
+    async def ask_contact(self, ctx: Context) -> None:
+        ctx.reply(ctx._("How can we contact you? A phone number or an address."), buttons=nav(ctx))
+
+    async def ask_confirm(self, ctx: Context) -> None:
+        ctx.reply(await self._summary(ctx), buttons=nav(ctx, [ctx.button(ctx._("✔ Submit"), "submit")]))
 
     async def _unit_choices(self, ctx: Context, query: str) -> bool:
         _ = ctx._
@@ -162,8 +181,7 @@ class ReportConversation(Conversation):
     async def on_about(self, ctx: Context) -> None:
         if ctx.button_value == "unsure":
             ctx.state.secret.update(unit_id=None, subject=None)
-            ctx.state.goto("people")
-            await self.ask(ctx, "people")
+            await self.go(ctx, S.people)
             return
         text = (ctx.text or "").strip()
         if not text:
@@ -171,18 +189,17 @@ class ReportConversation(Conversation):
             return
         ctx.state.secret["about_text"] = text
         if await self._unit_choices(ctx, text):
-            ctx.state.goto("pick_unit")
+            ctx.state.goto(S.pick_unit.value)
             return
         ctx.state.secret.update(unit_id=None, subject=text)
-        ctx.state.goto("people")
-        await self.ask(ctx, "people")
+        await self.go(ctx, S.people)
 
     async def on_pick_unit(self, ctx: Context) -> None:
         value = ctx.button_value or ""
         if value.startswith("unit:"):
             unit = await ctx.session.get(Unit, int(value[5:]))
             if unit is None:
-                await self.ask(ctx, "pick_unit")
+                await self.ask(ctx, S.pick_unit)
                 return
             ctx.state.secret.update(unit_id=unit.id, subject=None)
         elif value == "own":
@@ -191,10 +208,9 @@ class ReportConversation(Conversation):
             await self.on_about(ctx)
             return
         else:
-            await self.ask(ctx, "pick_unit")
+            await self.ask(ctx, S.pick_unit)
             return
-        ctx.state.goto("people")
-        await self.ask(ctx, "people")
+        await self.go(ctx, S.people)
 
     async def on_people(self, ctx: Context) -> None:
         if ctx.button_value == "skip":
@@ -204,22 +220,19 @@ class ReportConversation(Conversation):
         else:
             await self._need_text(ctx)
             return
-        ctx.state.goto("details")
-        await self.ask(ctx, "details")
+        await self.go(ctx, S.details)
 
     async def on_details(self, ctx: Context) -> None:
         details: list[str] = ctx.state.secret.setdefault("details", [])
         if ctx.button_value == "done":
             if not details:
                 ctx.reply(ctx._("Please describe what happened before pressing Done."))
-                await self.ask(ctx, "details")
+                await self.ask(ctx, S.details)
                 return
-            ctx.state.goto("files")
-            await self.ask(ctx, "files")
+            await self.go(ctx, S.files)
             return
         if ctx.attachment is not None:  # a file during the description: take it as evidence
             await self.on_files(ctx)
-            ctx.state.goto("details")
             return
         if not ctx.text or not ctx.text.strip():
             await self._need_text(ctx)
@@ -230,8 +243,7 @@ class ReportConversation(Conversation):
     async def on_files(self, ctx: Context) -> None:
         _ = ctx._
         if ctx.button_value == "done":
-            ctx.state.goto("identity")
-            await self.ask(ctx, "identity")
+            await self.go(ctx, S.identity)
             return
         f = ctx.attachment
         if f is None:
@@ -249,7 +261,7 @@ class ReportConversation(Conversation):
             mb = ctx.config.max_attachment_bytes // (1024 * 1024)
             ctx.reply(_(REJECT_WORDS[exc.reason]).format(mb=mb), buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
             return
-        att = await store_attachment(ctx.session, ctx.sealer, filename=cf.filename, content_type=cf.content_type,
+        att = await store_attachment(ctx.uow, filename=cf.filename, content_type=cf.content_type,
                                      data=cf.data, now=ctx.clock.now())
         files.append(att.id)
         ctx.reply(ctx.ngettext("File received ({n} in all). Send more, or press Done.",
@@ -259,36 +271,32 @@ class ReportConversation(Conversation):
     async def on_identity(self, ctx: Context) -> None:
         if ctx.button_value == "anon":
             ctx.state.secret.update(anonymous=True, name=None, contact=None)
-            ctx.state.goto("confirm")
-            await self.ask(ctx, "confirm")
+            await self.go(ctx, S.confirm)
         elif ctx.button_value == "named":
             ctx.state.secret["anonymous"] = False
-            ctx.state.goto("name")
-            await self.ask(ctx, "name")
+            await self.go(ctx, S.name)
         else:
             ctx.reply(ctx._("Please choose one of the buttons."))
-            await self.ask(ctx, "identity")
+            await self.ask(ctx, S.identity)
 
     async def on_name(self, ctx: Context) -> None:
         if not ctx.text or not ctx.text.strip():
             await self._need_text(ctx)
             return
         ctx.state.secret["name"] = ctx.text.strip()[:200]
-        ctx.state.goto("contact")
-        await self.ask(ctx, "contact")
+        await self.go(ctx, S.contact)
 
     async def on_contact(self, ctx: Context) -> None:
         if not ctx.text or not ctx.text.strip():
             await self._need_text(ctx)
             return
         ctx.state.secret["contact"] = ctx.text.strip()[:200]
-        ctx.state.goto("confirm")
-        await self.ask(ctx, "confirm")
+        await self.go(ctx, S.confirm)
 
     async def on_confirm(self, ctx: Context) -> None:
         if ctx.button_value != "submit":
             ctx.reply(ctx._("Please press Submit to send your report, or Back to change it."))
-            await self.ask(ctx, "confirm")
+            await self.ask(ctx, S.confirm)
             return
         s = ctx.state.secret
         draft = Draft(unit_id=s.get("unit_id"), subject=s.get("subject"), people=s.get("people"),
@@ -297,12 +305,11 @@ class ReportConversation(Conversation):
                       language=ctx.lang)
         receipt = receipts.new_receipt()
         digest = await receipts.hash_receipt(receipt, ctx.config.salt)
-        address = None if draft.anonymous else f"{ctx.event.channel}\x1f{ctx.event.sender.external_id}"
-        tip, case = await submit(ctx.session, ctx.sealer, draft, receipt_hash=digest, now=ctx.clock.now(),
-                                 chat_address=address)
+        address = None if draft.anonymous else ChatAddress(ctx.event.channel, ctx.event.sender.external_id)
+        tip, case = await submit(ctx.uow, draft, receipt_hash=digest, chat_address=address)
         ctx.state.end()  # the draft and its link to this chat are deleted now
         _ = ctx._
-        due = add_working_days(case.created_at, load_policy(ctx.config.policy_file).rules["accept"].working_days, ctx.config.tz)
+        due = ctx.policy.check_back_date(case.created_at, ctx.clock.now(), waiting_for_acceptance=True)
         when = due.astimezone(ctx.config.tz).strftime("%Y-%m-%d")
         text = _("Your report has been submitted. Thank you.\n\nYour receipt:\n\n{receipt}\n\n"
                  "Write it down now and keep it safe. It is shown only this once and it is the only key to your "
@@ -318,7 +325,7 @@ class ReportConversation(Conversation):
 
     async def _need_text(self, ctx: Context) -> None:
         ctx.reply(ctx._("I did not receive any text. Please type your answer, or use the buttons."))
-        await self.ask(ctx, ctx.state.step or "about")
+        await self.ask(ctx, self.step_of(ctx) or S.about)
 
     async def _summary(self, ctx: Context) -> str:
         _ = ctx._
@@ -344,3 +351,20 @@ class ReportConversation(Conversation):
             lines.append(_("Name: {name}; contact: {contact}").format(name=s.get("name"), contact=s.get("contact")))
         lines.append(_("Press Submit to send it."))
         return "\n".join(lines)
+
+    steps = {
+        S.about: Step(on_about, ask_about, goes={S.pick_unit: "text matches units",
+                                                 S.people: "text matches nothing / Not sure"}),
+        S.pick_unit: Step(on_pick_unit, ask_pick_unit, back=S.about,
+                          goes={S.people: "unit chosen / use what I typed", S.pick_unit: "new search text"}),
+        S.people: Step(on_people, ask_people, back=S.about, goes={S.details: "text / Skip"}),
+        S.details: Step(on_details, ask_details, back=S.people,
+                        goes={S.details: "text (several messages), file", S.files: "Done"}),
+        S.files: Step(on_files, ask_files, back=S.details,
+                      goes={S.files: "file (cleaned, encrypted) / refused file", S.identity: "Done / Skip"}),
+        S.identity: Step(on_identity, ask_identity, back=S.files, goes={S.confirm: "Anonymous", S.name: "With my name"}),
+        S.name: Step(on_name, ask_name, back=S.identity, goes={S.contact: "text"}),
+        S.contact: Step(on_contact, ask_contact, back=S.name, goes={S.confirm: "text"}),
+        S.confirm: Step(on_confirm, ask_confirm, back=S.identity,
+                        ends="Submit (tip + case, receipt shown once, draft deleted)"),
+    }

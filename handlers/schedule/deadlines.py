@@ -1,7 +1,8 @@
-"""Deadlines from the policy table, kept in step with the case lifecycle.
+"""Deadlines kept in step with the work, entirely from the deadline policy.
 
-A transition or an assignment creates the deadlines whose trigger it is; reaching the state a
-deadline asks for meets it; forwarding or concluding cancels what no longer applies.
+A signal (a case entering a state, a team confirmed, a member's 签收, a named reporter told of
+acceptance) meets and cancels the open deadlines whose kinds say so, then creates the ones it
+starts. Nothing here names a deadline kind: the policy file does.
 """
 
 from __future__ import annotations
@@ -9,105 +10,88 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.config import Config
 from handlers.events import Reply
-from handlers.i18n import gettext_for
-from handlers.lifecycle import listen
-from handlers.policy import load_policy
-from handlers.workdays import add_working_days
-from storage.crypto import Sealer
-from storage.models import Assignment, AssignmentMember, Case, CaseTransition, Deadline, Outbox, Tip
-
-# Which states meet a deadline of each kind.
-MEETS = {
-    "accept": {"accepted", "forwarded"},
-    "dispose": {"disposed", "filed", "concluded"},
-    "feedback_acceptance": {"accepted_notified"},
-    "feedback_result": {"feedback_given"},
-}
-# States after which a kind no longer applies.
-CANCELS = {"forwarded": {"dispose", "acknowledge", "feedback_result"},
-           "concluded": {"acknowledge", "dispose", "accept"}}
+from handlers.i18n import Gettext
+from handlers.uow import UnitOfWork
+from storage.models import Assignment, AssignmentMember, Case, CaseTransition, Deadline, Tip
 
 
-def _config(session: AsyncSession) -> Config:
-    return session.info.get("config") or Config()
-
-
-async def _named(session: AsyncSession, case: Case) -> bool:
+async def _named(uow: UnitOfWork, case: Case) -> bool:
     if case.tip_id is None:
         return False
-    tip = await session.get(Tip, case.tip_id)
+    tip = await uow.session.get(Tip, case.tip_id)
     return tip is not None and not tip.anonymous
 
 
-async def create(session: AsyncSession, case: Case, trigger: str, start: datetime, *, member_id: int | None = None) -> list[Deadline]:
-    cfg = _config(session)
-    policy = load_policy(cfg.policy_file)
+async def settle(uow: UnitOfWork, signal: str, now: datetime, *, case_id: int, member_id: int | None = None) -> None:
+    """Meet and cancel the open deadlines of a case (or of one member in it) that ``signal`` ends."""
+    met, cancelled = uow.policy.met_by(signal), uow.policy.cancelled_by(signal)
+    if not met and not cancelled:
+        return
+    q = select(Deadline).where(Deadline.case_id == case_id, Deadline.kind.in_(met | cancelled),
+                               Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None))
+    if member_id is not None:
+        q = q.where(Deadline.member_id == member_id)
+    for d in (await uow.session.scalars(q)).all():
+        if d.kind in met:
+            d.met_at = now
+        else:
+            d.cancelled_at = now
+
+
+async def start_case_deadlines(uow: UnitOfWork, case: Case, signal: str, start: datetime) -> list[Deadline]:
     out = []
-    for kind, rule in policy.for_trigger(trigger, case.source, await _named(session, case)):
-        due = add_working_days(start, rule.working_days, cfg.tz)
-        d = Deadline(case_id=case.id, member_id=member_id, kind=kind, due_at=due, created_at=start)
-        session.add(d)
+    for kind, rule in uow.policy.started_by(signal, source=case.source, named=await _named(uow, case)):
+        if rule.subject != "case":
+            continue
+        d = Deadline(subject="case", case_id=case.id, kind=kind, due_at=uow.policy.due(kind, start), created_at=start)
+        uow.session.add(d)
         out.append(d)
-    await session.flush()
+    await uow.session.flush()
     return out
 
 
-async def meet(session: AsyncSession, case_id: int, kinds: set[str], now: datetime, *, member_id: int | None = None) -> None:
-    q = select(Deadline).where(Deadline.case_id == case_id, Deadline.kind.in_(kinds), Deadline.met_at.is_(None),
-                               Deadline.cancelled_at.is_(None))
-    if member_id is not None:
-        q = q.where(Deadline.member_id == member_id)
-    for d in (await session.scalars(q)).all():
-        d.met_at = now
+async def on_transition(uow: UnitOfWork, case: Case, transition: CaseTransition) -> None:
+    signal, now = f"case:{transition.to_state}", transition.at
+    await settle(uow, signal, now, case_id=case.id)
+    await start_case_deadlines(uow, case, signal, now)
+    if transition.to_state == "accepted":
+        await _tell_named_reporter_of_acceptance(uow, case, now)
 
 
-@listen("case.transition")
-async def on_transition(session: AsyncSession, case: Case, transition: CaseTransition) -> None:
-    now, to = transition.at, transition.to_state
-    await meet(session, case.id, {k for k, states in MEETS.items() if to in states}, now)
-    if to in CANCELS:
-        for d in (await session.scalars(select(Deadline).where(
-                Deadline.case_id == case.id, Deadline.kind.in_(CANCELS[to]), Deadline.met_at.is_(None),
-                Deadline.cancelled_at.is_(None)))).all():
-            d.cancelled_at = now
-    if to == "assigned":  # a new team replaces the old one's acknowledgement deadlines
-        for d in (await session.scalars(select(Deadline).where(
-                Deadline.case_id == case.id, Deadline.kind == "acknowledge", Deadline.met_at.is_(None),
-                Deadline.cancelled_at.is_(None)))).all():
-            d.cancelled_at = now
-    await create(session, case, f"case:{to}", now)
-    if to == "accepted":
-        await _tell_named_reporter_of_acceptance(session, case, now)
-
-
-@listen("assignment.confirmed")
-async def on_assignment(session: AsyncSession, case: Case, assignment: Assignment) -> None:
+async def on_assignment(uow: UnitOfWork, case: Case, assignment: Assignment) -> None:
+    start = assignment.confirmed_at or assignment.created_at
+    named = await _named(uow, case)
     for m in assignment.members:
-        await create(session, case, "assignment:confirmed", assignment.confirmed_at or assignment.created_at, member_id=m.id)
+        for kind, rule in uow.policy.started_by("assignment:confirmed", source=case.source, named=named,
+                                                member_role=m.role):
+            if rule.subject == "member":
+                uow.session.add(Deadline(subject="member", case_id=case.id, member_id=m.id, kind=kind,
+                                         due_at=uow.policy.due(kind, start), created_at=start))
+    await uow.session.flush()
 
 
-@listen("member.acknowledged")
-async def on_acknowledged(session: AsyncSession, case: Case, member: AssignmentMember) -> None:
-    await meet(session, case.id, {"acknowledge"}, member.acknowledged_at, member_id=member.id)  # type: ignore[arg-type]
+async def on_acknowledged(uow: UnitOfWork, case: Case, member: AssignmentMember) -> None:
+    await settle(uow, "member:acknowledged", member.acknowledged_at or uow.now(), case_id=case.id,
+                 member_id=member.id)
 
 
-async def _tell_named_reporter_of_acceptance(session: AsyncSession, case: Case, now: datetime) -> None:
+async def open_member_deadlines(uow: UnitOfWork, member_id: int) -> list[Deadline]:
+    return list((await uow.session.scalars(select(Deadline).where(
+        Deadline.member_id == member_id, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None))
+        .order_by(Deadline.due_at))).all())
+
+
+async def _tell_named_reporter_of_acceptance(uow: UnitOfWork, case: Case, now: datetime) -> None:
     """受理告知: a named reporter who left a chat address is told at once, which meets the deadline."""
-    tip = await session.get(Tip, case.tip_id) if case.tip_id else None
-    if tip is None or tip.anonymous or tip.reporter_chat_enc is None:
+    tip = await uow.session.get(Tip, case.tip_id) if case.tip_id else None
+    if tip is None:
         return
-    sealer: Sealer | None = session.info.get("sealer")
-    if sealer is None:
-        return
-    channel, _sep, external_id = sealer.open_text(tip.key_id, tip.reporter_chat_enc).partition("\x1f")
-    _ = gettext_for(tip.language)
-    reply = Reply(text=_("Your report has been accepted and will be handled. You can follow it with /check and your receipt."))
-    k, blob = sealer.seal_text(external_id)
-    session.add(Outbox(channel=channel, identity_id=None, address_enc=blob, key_id=k, kind="reporter_accepted",
-                       payload=reply.model_dump(mode="json"), dedupe_key=f"accepted:{case.id}",
-                       next_attempt_at=now, created_at=now))
-    await meet(session, case.id, {"feedback_acceptance"}, now)
+
+    def render(_: Gettext) -> Reply:
+        return Reply(text=_("Your report has been accepted and will be handled. You can follow it with /check and "
+                            "your receipt."))
+
+    if await uow.outbox.to_reporter(tip, render, kind="reporter_accepted", dedupe_key=f"accepted:{case.id}"):
+        await settle(uow, "reporter:told_accepted", now, case_id=case.id)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.config import Config
 from handlers.events import OutboundFile, Reply
-from handlers.i18n import Gettext
-from handlers.notify import notify_staff
+from handlers.i18n import Gettext, gettext_for
+from handlers.uow import UnitOfWork
 from handlers.schedule.chart import can_draw, intake_chart
 from handlers.schedule.figures import Period, scope, status
 from storage.models import Case, ChatIdentity, Role, Staff, StaffRole
@@ -18,10 +18,10 @@ from storage.models import Case, ChatIdentity, Role, Staff, StaffRole
 DAYS = 30
 
 
-async def daily_series(session: AsyncSession, where, now: datetime, config: Config):  # type: ignore[no-untyped-def]
+async def daily_series(session: AsyncSession, where: ColumnElement[bool], now: datetime,
+                       tz: ZoneInfo) -> tuple[list[date], list[int], list[int]]:
     """Per local day for the last 30 days: cases received and concluded (two GROUP BY queries in Python
     date buckets, since SQLite and PostgreSQL disagree on time-zone arithmetic)."""
-    tz = config.tz
     end_day = now.astimezone(tz).date()
     days = [end_day - timedelta(days=DAYS - 1 - i) for i in range(DAYS)]
     start = datetime.combine(days[0], datetime.min.time(), tzinfo=tz)
@@ -32,18 +32,20 @@ async def daily_series(session: AsyncSession, where, now: datetime, config: Conf
         if d in rec:
             rec[d] += 1
     for (ts,) in await session.execute(select(Case.concluded_at).where(where, Case.concluded_at >= start)):
+        if ts is None:
+            continue
         d = ts.astimezone(tz).date()
         if d in con:
             con[d] += 1
     return days, [rec[d] for d in days], [con[d] for d in days]
 
 
-async def digest_for(session: AsyncSession, staff: Staff, now: datetime, config: Config, _: Gettext) -> Reply | None:
+async def digest_for(session: AsyncSession, staff: Staff, now: datetime, tz: ZoneInfo, _: Gettext) -> Reply | None:
     where = await scope(session, staff)
     since = Period(now - timedelta(days=1), now, "24h")
     st = await status(session, where, since, now)
-    days, rec, con = await daily_series(session, where, now, config)
-    lines = [_("Daily digest {date}").format(date=now.astimezone(config.tz).strftime("%Y-%m-%d")),
+    days, rec, con = await daily_series(session, where, now, tz)
+    lines = [_("Daily digest {date}").format(date=now.astimezone(tz).strftime("%Y-%m-%d")),
              _("New since yesterday: {n}").format(n=st.new),
              _("Concluded since yesterday: {n}").format(n=st.concluded),
              _("Overdue now: {n}").format(n=st.overdue_total)]
@@ -58,10 +60,9 @@ async def digest_for(session: AsyncSession, staff: Staff, now: datetime, config:
                                                             kind="photo")])
 
 
-async def send_digests(session: AsyncSession, now: datetime, config: Config) -> int:
+async def send_digests(uow: UnitOfWork) -> int:
     """Queue today's digest for every supervisor and lead who has a bound chat; once per day each."""
-    from handlers.i18n import gettext_for
-
+    session, now, config = uow.session, uow.now(), uow.config
     ids = sorted(set((await session.scalars(select(StaffRole.staff_id).where(
         StaffRole.role.in_((Role.supervisor.value, Role.lead.value))))).all()))
     bound = set((await session.scalars(select(ChatIdentity.staff_id).where(ChatIdentity.staff_id.in_(ids),
@@ -75,11 +76,10 @@ async def send_digests(session: AsyncSession, now: datetime, config: Config) -> 
         if staff is None or not staff.active:
             continue
         _ = gettext_for(staff.language or config.default_language)
-        reply = await digest_for(session, staff, now, config, _)
+        reply = await digest_for(session, staff, now, config.tz, _)
         if reply is None:
             continue
-        rows = await notify_staff(session, sid, lambda _g, r=reply: r, kind="digest", now=now, config=config,
-                                  dedupe_key=f"digest:{day}:{sid}")
+        rows = await uow.outbox.to_staff(sid, lambda _g, r=reply: r, kind="digest", dedupe_key=f"digest:{day}:{sid}")
         n += bool(rows)
     return n
 

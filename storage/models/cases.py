@@ -94,7 +94,6 @@ class Assignment(Base):
     change_reason: Mapped[str] = mapped_column(Text, default="")
     confirmed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
-    deadline_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
 
     members: Mapped[list["AssignmentMember"]] = relationship(
@@ -113,11 +112,14 @@ class AssignmentMember(Base):
 
 
 class Deadline(Base):
-    """A time limit from the policy table, on a case or on one member's acknowledgement."""
+    """A time limit from the deadline policy. Its ``subject`` says what it is about: a case
+    (``case_id``), one team member's 签收 (``member_id``, with the case it belongs to), and
+    later other work items; ``case_id`` is empty for a subject that is not part of a case."""
 
     __tablename__ = "deadlines"
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(String(24), default="case", server_default="case", index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("assignment_members.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(48))
     due_at: Mapped[datetime] = mapped_column(index=True)
@@ -132,7 +134,7 @@ class Deadline(Base):
 class Escalation(Base):
     __tablename__ = "escalations"
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     deadline_id: Mapped[int | None] = mapped_column(ForeignKey("deadlines.id", ondelete="CASCADE"))
     level: Mapped[int]
     reason: Mapped[str] = mapped_column(Text)

@@ -11,22 +11,20 @@ from storage.models import CaseSource, CaseState, Region, Staff, Unit
 
 
 async def new_case(deps: Deps, source: CaseSource, unit_code: str = "u09"):  # type: ignore[no-untyped-def]
-    async with deps.sessionmaker() as s, s.begin():
-        s.info["config"] = deps.config
-        unit = await s.scalar(select(Unit).where(Unit.code == unit_code))
-        case = await open_case(s, source=source, now=deps.clock.now(), unit_id=unit.id)
-        await routing.route(s, case)
-        await record_transition(s, case, CaseState.accepted, now=deps.clock.now(), actor_staff_id=None)
+    async with deps.begin() as uow:
+        unit = await uow.session.scalar(select(Unit).where(Unit.code == unit_code))
+        case = await open_case(uow, source=source, now=deps.clock.now(), unit_id=unit.id)
+        await routing.route(uow, case)
+        await record_transition(uow, case, CaseState.accepted, now=deps.clock.now(), actor_staff_id=None)
         return case.id
 
 
 async def proposal(deps: Deps, case_id: int):  # type: ignore[no-untyped-def]
     from storage.models import Case
 
-    async with deps.sessionmaker() as s:
-        s.info["config"] = deps.config
-        case = await s.get(Case, case_id)
-        return await routing.propose(s, deps.sealer, case, now=deps.clock.now(), **routing.settings_of(s))
+    async with deps.begin() as uow:
+        case = await uow.session.get(Case, case_id)
+        return await routing.propose(uow, case)
 
 
 async def test_cross_inspection_excludes_the_home_region_only_where_it_applies(deps: Deps) -> None:
@@ -47,13 +45,10 @@ async def test_who_handled_the_unit_recently_is_rotated_out(deps: Deps) -> None:
 
     first_id = await new_case(deps, CaseSource.self_found)
     p1 = await proposal(deps, first_id)
-    async with deps.sessionmaker() as s, s.begin():
-        s.info["config"] = deps.config
-        s.info["sealer"] = deps.sealer
-        sup = await s.scalar(select(Staff).where(Staff.login == "sup1"))
-        case = await s.get(Case, first_id)
-        await service.confirm_team(s, deps.sealer, deps.config, sup, case, deps.clock.now(), lead_id=p1.lead_id,
-                                   member_ids=p1.member_ids)
+    async with deps.begin() as uow:
+        sup = await uow.session.scalar(select(Staff).where(Staff.login == "sup1"))
+        case = await uow.session.get(Case, first_id)
+        await service.confirm_team(uow, sup, case, lead_id=p1.lead_id, member_ids=p1.member_ids)
     p2 = await proposal(deps, await new_case(deps, CaseSource.self_found))
     rotated = {e.staff_id for e in p2.exclusions if "rotation" in e.reasons}
     assert rotated == {p1.lead_id, *p1.member_ids}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers.deps import Deps
-from handlers.lifecycle import listen
 from handlers.reporter import receipts
 from storage.models import Tip, TipMessage, TipQuestion
 from tests.reporter.conftest import file_anonymous_tip
@@ -62,9 +61,10 @@ async def test_team_question_is_seen_at_check_and_the_answer_lands_on_the_tip(ch
     receipt = await file_anonymous_tip(chat())
     answered = []
 
-    @listen("tip.answered")
-    async def _seen(session, tip, question, message) -> None:  # type: ignore[no-untyped-def]
+    async def _seen(uow, tip, question, message) -> None:  # type: ignore[no-untyped-def]
         answered.append((tip.id, question.id))
+
+    deps.bus.listen("tip.answered", _seen)
 
     async with deps.sessionmaker() as s, s.begin():
         tip = (await s.scalars(select(Tip))).one()

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.cli import main
 from handlers.app import make_dispatcher
+from handlers.app import make_deps
 from handlers.deps import Deps
 from storage.crypto import Sealer
 from storage.keys import SEALED
@@ -88,7 +89,7 @@ async def test_cli_rotation_then_only_the_new_key_reads_everything(chat, deps: D
 
     # A dispatcher configured with only the new key continues the draft.
     cfg = deps.config.model_copy(update={"encryption_keys": type(deps.config.encryption_keys)(f"{NEW_ID}:{NEW_KEY}")})
-    d2 = Deps(config=cfg, sessionmaker=deps.sessionmaker, clock=deps.clock, sealer=only_new)
+    d2 = make_deps(cfg, deps.sessionmaker, deps.clock, only_new)
     c = Chat(dispatcher=make_dispatcher(d2), external_id="drafter", language_code="en")
     await c.send("某人")
     await c.send("经过")

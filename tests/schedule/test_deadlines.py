@@ -13,9 +13,8 @@ from tests.cases.conftest import accept_and_confirm_team, bind_group, outbox_to,
 
 
 async def run_tick(deps: Deps) -> tuple[int, int]:
-    async with deps.sessionmaker() as s, s.begin():
-        s.info["config"] = deps.config
-        r = await tick(s, deps.clock.now(), deps.config)
+    async with deps.begin() as uow:
+        r = await tick(uow)
     return r.reminders, r.escalations
 
 

@@ -11,7 +11,6 @@ from bot.channels.memory import CollectingChannel
 from bot.delivery import DeliveryWorker
 from handlers.deps import Deps
 from handlers.events import Reply
-from handlers.notify import notify_staff
 from storage.models import ChatIdentity, Outbox, Staff
 from tests.conftest import bind_staff
 
@@ -34,10 +33,9 @@ class FlakyChannel:
 
 async def queue(deps: Deps, login: str, text: str, key: str) -> None:
     await bind_staff(deps, login, f"staff-{login}")
-    async with deps.sessionmaker() as s, s.begin():
-        staff = await s.scalar(select(Staff).where(Staff.login == login))
-        await notify_staff(s, staff.id, lambda _: Reply(text=text), kind="test", now=deps.clock.now(),
-                           config=deps.config, dedupe_key=key)
+    async with deps.begin() as uow:
+        staff = await uow.session.scalar(select(Staff).where(Staff.login == login))
+        await uow.outbox.to_staff(staff.id, lambda _: Reply(text=text), kind="test", dedupe_key=key)
 
 
 def worker(deps: Deps, channel) -> DeliveryWorker:  # type: ignore[no-untyped-def]

@@ -22,21 +22,21 @@ async def make_cases(deps: Deps, when: datetime, n: int, *, source=CaseSource.pu
                      disciplined: int = 0, unit_code: str = "u09") -> None:
     from handlers.cases.routing import route
 
-    async with deps.sessionmaker() as s, s.begin():
-        s.info["config"] = deps.config
+    async with deps.begin() as uow:
+        s = uow.session
         unit = await s.scalar(select(Unit).where(Unit.code == unit_code))
         for i in range(n):
-            c = await open_case(s, source=source, now=when, unit_id=unit.id)
-            await route(s, c)
-            await record_transition(s, c, CaseState.accepted, now=when, actor_staff_id=None)
+            c = await open_case(uow, source=source, now=when, unit_id=unit.id)
+            await route(uow, c)
+            await record_transition(uow, c, CaseState.accepted, now=when, actor_staff_id=None)
             if i < conclude:
-                await record_transition(s, c, CaseState.assigned, now=when, actor_staff_id=None)
-                await record_transition(s, c, CaseState.acknowledged, now=when, actor_staff_id=None)
+                await record_transition(uow, c, CaseState.assigned, now=when, actor_staff_id=None)
+                await record_transition(uow, c, CaseState.acknowledged, now=when, actor_staff_id=None)
                 c.disposal = "preliminary_verification"
-                await record_transition(s, c, CaseState.disposed, now=when, actor_staff_id=None)
-                await record_transition(s, c, CaseState.filed, now=when, actor_staff_id=None)
+                await record_transition(uow, c, CaseState.disposed, now=when, actor_staff_id=None)
+                await record_transition(uow, c, CaseState.filed, now=when, actor_staff_id=None)
                 c.people_disciplined = disciplined
-                await record_transition(s, c, CaseState.concluded, now=when, actor_staff_id=None)
+                await record_transition(uow, c, CaseState.concluded, now=when, actor_staff_id=None)
 
 
 def test_period_words_and_ratios() -> None:
@@ -94,10 +94,9 @@ async def test_daily_digest_has_counts_references_and_a_chart_but_no_content(cha
     await bind_staff(deps, "o02-lead", "staff-o02-lead")
     case = await tip_case(chat, deps)
     clock.advance(days=9)
-    async with deps.sessionmaker() as s, s.begin():
-        s.info["config"] = deps.config
-        assert await send_digests(s, clock.now(), deps.config) == 2
-        assert await send_digests(s, clock.now(), deps.config) == 0  # once a day
+    async with deps.begin() as uow:
+        assert await send_digests(uow) == 2
+        assert await send_digests(uow) == 0  # once a day
     row = (await outbox_to(deps, "sup1"))[-1]
     assert row.kind == "digest" and case.reference in row.payload["text"]
     assert "收受好处费" not in str(row.payload["text"])
@@ -129,9 +128,10 @@ async def test_a_real_apscheduler_runs_the_minute_job(deps: Deps, clock, chat) -
     await bind_staff(deps, "o02-lead", "staff-o02-lead")
     await tip_case(chat, deps)
     clock.advance(days=3)  # a reminder is due
-    sched = Scheduler(sm := deps.sessionmaker, deps.config, clock, deps.sealer, owner="t", renew_seconds=0.05,
+    sm = deps.sessionmaker
+    sched = Scheduler(deps, owner="t", renew_seconds=0.05,
                       minute_seconds=0.1)
-    other = Scheduler(sm, deps.config, clock, deps.sealer, owner="u", renew_seconds=0.05, minute_seconds=0.1)
+    other = Scheduler(deps, owner="u", renew_seconds=0.05, minute_seconds=0.1)
     await sched.start()
     for _ in range(100):  # bounded: at most ~5 s
         await asyncio.sleep(0.05)
@@ -181,7 +181,7 @@ async def test_minute_job_deletes_expired_drafts_and_their_files(chat, deps: Dep
     c = chat()
     await to_files_step(c, "草稿")
     await c.attach(make_file(b"%PDF-1.4 draft", filename="d.pdf"))
-    jobs = ClockJobs(deps.sessionmaker, deps.config, clock, deps.sealer)
+    jobs = ClockJobs(deps)
     await jobs.minute()
     async with deps.sessionmaker() as s:
         assert len((await s.scalars(select(Attachment))).all()) == 1  # a live draft keeps its file

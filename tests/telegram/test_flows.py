@@ -139,9 +139,8 @@ async def test_supervisor_status_and_daily_digest_chart(tg: Running, deps: Deps,
     await bind_over_telegram(sup, deps, "sup1")
     texts = await sup.send("/status week")
     assert "当前超期：1" in texts[0] and case.reference in texts[0]
-    async with deps.sessionmaker() as s, s.begin():
-        s.info["config"] = deps.config
-        assert await send_digests(s, clock.now(), deps.config) >= 1
+    async with deps.begin() as uow:
+        assert await send_digests(uow) >= 1
     assert await deliver_outbox(tg, deps) >= 1
     photos = [c for c in tg.standin.called("sendPhoto") if c.params["chat_id"] == "701"]
     assert len(photos) == 1
@@ -153,17 +152,15 @@ async def test_supervisor_status_and_daily_digest_chart(tg: Running, deps: Deps,
 
 async def test_the_delivery_worker_honours_telegrams_429_and_403(tg: Running, deps: Deps, clock) -> None:
     from handlers.events import Reply
-    from handlers.notify import notify_staff
     from storage.models import ChatIdentity, Outbox, Staff
     from tests.conftest import bind_staff
 
     await bind_staff(deps, "o05-f1", "9001", channel="telegram")
     await bind_staff(deps, "o05-f2", "9002", channel="telegram")
     async def queue(login: str) -> None:
-        async with deps.sessionmaker() as s, s.begin():
-            staff = await s.scalar(select(Staff).where(Staff.login == login))
-            await notify_staff(s, staff.id, lambda _: Reply(text="提醒 L-9"), kind="reminder", now=clock.now(),
-                               config=deps.config)
+        async with deps.begin() as uow:
+            staff = await uow.session.scalar(select(Staff).where(Staff.login == login))
+            await uow.outbox.to_staff(staff.id, lambda _: Reply(text="提醒 L-9"), kind="reminder")
 
     # One at a time: the worker serves chats in parallel, and the stand-in's 429 is for the next call.
     await queue("o05-f1")

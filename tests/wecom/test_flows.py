@@ -92,9 +92,8 @@ async def test_supervisor_status_and_digest_chart_as_an_image(wecom: WeCom, deps
     deps.clock.advance(days=9)  # type: ignore[attr-defined]
     t = await wecom.say("wc-sup1", "/status week")
     assert "当前超期：1" in t[-1] and case.reference in t[-1]
-    async with deps.sessionmaker() as s, s.begin():
-        s.info["config"] = deps.config
-        await send_digests(s, deps.clock.now(), deps.config)
+    async with deps.begin() as uow:
+        await send_digests(uow)
     await wecom.deliver()
     assert any(kind == "image" and data[:4] == b"\x89PNG" for kind, _n, data in wecom.api.uploads)
     assert any(m.get("msgtype") == "image" and m.get("touser") == "wc-sup1" for m in wecom.api.sent)

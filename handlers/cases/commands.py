@@ -1,0 +1,190 @@
+"""Staff commands and buttons: /bind, /unbind, /my, /case, /new, /intake, /bindings, /revoke,
+the 签收 button and the case action buttons (their table is in handlers.cases.verbs)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from handlers.access import Action
+from handlers.cases import binding, routing, service
+from handlers.cases.conversations import CONVERSATIONS, INTAKE, NEW_CASE
+from handlers.cases.replies import illegal, load_visible, not_found, show_case
+from handlers.cases.verbs import VERBS
+from handlers.cases.views import STATE_WORDS, fmt_time, next_deadline
+from handlers.context import Context
+from handlers.i18n import N_
+from handlers.lifecycle import IllegalTransition
+from handlers.router import Audience, Router
+from storage.models import Assignment, AssignmentMember, Case, Office, Role
+
+BIND_WORDS = {
+    "invalid": N_("That code is not valid. Nothing was changed. Please check it with your administrator."),
+    "expired": N_("That code has expired. Please ask your administrator for a new one."),
+    "used": N_("That code has already been used. Please ask your administrator for a new one."),
+    "bound_other": N_("This chat is already linked to another staff member. Send /unbind there first."),
+}
+ACK_WORDS = {
+    "ok": N_("Acknowledged (已签收) case {ref}. The team lead has been told."),
+    "again": N_("You had already acknowledged case {ref}."),
+    "not_yours": N_("This notice is not addressed to you. Nothing was changed."),
+    "stale": N_("This assignment has been replaced. Nothing was changed; send /my for your current cases."),
+}
+
+
+async def bind(ctx: Context, args: str) -> None:
+    if not args.strip():
+        ctx.reply(ctx._("Please send /bind followed by the code you were given, e.g. /bind ABCDE-FGHJK."))
+        return
+    result, staff = await binding.redeem(ctx.session, args, channel=ctx.event.channel,
+                                         external_id=ctx.event.sender.external_id, now=ctx.clock.now(),
+                                         salt=ctx.config.salt)
+    if result != "ok" or staff is None:
+        ctx.reply(ctx._(BIND_WORDS[result]))
+        return
+    ctx.lang = staff.language or ctx.lang
+    await service.log(ctx.session, staff, None, "bind", ctx.clock.now(), channel=ctx.event.channel)
+    ctx.reply(ctx._("This chat is now linked to {name}. Send /help to see your commands.").format(name=staff.name))
+
+
+async def unbind(ctx: Context, args: str) -> None:
+    staff = ctx.require_staff()
+    if ctx.actor.identity is not None:
+        await ctx.session.delete(ctx.actor.identity)
+    await service.log(ctx.session, staff, None, "unbind", ctx.clock.now(), channel=ctx.event.channel)
+    ctx.reply(ctx._("This chat is no longer linked to your account."))
+
+
+async def my(ctx: Context, args: str) -> None:
+    _ = ctx._
+    staff = ctx.require_staff()
+    rows = (await ctx.session.execute(
+        select(Case, AssignmentMember).join(Assignment, Assignment.case_id == Case.id)
+        .join(AssignmentMember, AssignmentMember.assignment_id == Assignment.id)
+        .where(Assignment.status == "confirmed", AssignmentMember.staff_id == staff.id,
+               Case.state.not_in(routing.CLOSED)).order_by(Case.id))).all()
+    lines, buttons = [], []
+    for case, _m in rows:
+        due = await next_deadline(ctx.session, case)
+        lines.append(_("{ref}: {state}; next deadline {due}").format(
+            ref=case.reference, state=_(STATE_WORDS[case.state]), due=fmt_time(ctx, due)))
+        buttons.append([ctx.action(case.reference, "case", f"{case.id}.view")])
+    if Role.lead in staff.roles and staff.office_id:
+        office = await ctx.session.get(Office, staff.office_id)
+        waiting = (await ctx.session.scalars(select(Case).where(
+            Case.joint_group_id == office.joint_group_id, Case.state.in_(("received", "accepted")))
+            .order_by(Case.id).limit(20))).all() if office and office.joint_group_id else []
+        visible = []
+        for c in waiting:
+            if await service.decide(ctx.session, staff, c, Action.accept,
+                                    people_text=await routing.people_text(ctx.session, ctx.sealer, c)):
+                visible.append(c)
+        if visible:
+            lines.append(_("Waiting in your joint group:"))
+            for c in visible:
+                lines.append(f"  {c.reference}: {_(STATE_WORDS[c.state])}")
+                buttons.append([ctx.action(c.reference, "case", f"{c.id}.view")])
+    ctx.reply("\n".join(lines) if lines else _("You have no open cases."), buttons=buttons)
+
+
+async def case_cmd(ctx: Context, args: str) -> None:
+    ctx.require_staff()
+    if not args.strip():
+        ctx.reply(ctx._("Please give a reference, e.g. /case LZ2026-00001."))
+        return
+    case = await service.find_case(ctx.session, args)
+    if case is None:
+        not_found(ctx, args.strip())
+        return
+    await show_case(ctx, case)
+
+
+async def new(ctx: Context, args: str) -> None:
+    ctx.require_staff()
+    await NEW_CASE.start(ctx)
+
+
+async def intake(ctx: Context, args: str) -> None:
+    ctx.require_staff()
+    cases = (await ctx.session.scalars(select(Case).where(Case.joint_group_id.is_(None), Case.state.not_in(routing.CLOSED))
+                                       .order_by(Case.id).limit(20))).all()
+    if not cases:
+        ctx.reply(ctx._("The intake queue is empty."))
+        return
+    ctx.reply(ctx._("Cases waiting for a unit (press one, then type the unit's name):"),
+              buttons=[[ctx.action(c.reference, "intake", str(c.id))] for c in cases])
+
+
+async def intake_pick(ctx: Context, arg: str) -> None:
+    if not ctx.actor.staff or not (ctx.actor.roles & {Role.supervisor, Role.admin}) or not arg.isdigit():
+        not_found(ctx, "")
+        return
+    await INTAKE.start(ctx, int(arg))
+
+
+async def bindings_cmd(ctx: Context, args: str) -> None:
+    rows = await binding.bindings(ctx.session)
+    ctx.reply("\n".join(f"{s.login} ({s.name}): {i.channel}" + (" ✖" if i.blocked_at else "") for i, s in rows)
+              or ctx._("No chats are linked."))
+
+
+async def revoke_cmd(ctx: Context, args: str) -> None:
+    staff = ctx.require_staff()
+    n = await binding.revoke(ctx.session, args.strip())
+    await service.log(ctx.session, staff, None, "revoke", ctx.clock.now(), login=args.strip()[:64], n=n)
+    ctx.reply(ctx._("{n} linked chats removed.").format(n=n))
+
+
+async def ack(ctx: Context, arg: str) -> None:
+    _ = ctx._
+    if ctx.actor.staff is None or not arg.isdigit():
+        ctx.reply(_("This button is for staff only. Nothing was changed."))
+        return
+    result, case = await service.acknowledge(ctx.uow, ctx.actor.staff, int(arg))
+    ctx.reply(_(ACK_WORDS[result]).format(ref=case.reference if case else ""), edit=result == "ok")
+
+
+async def case_action(ctx: Context, arg: str) -> None:
+    cid, _sep, name = arg.partition(".")
+    verb = VERBS.get(name)
+    staff = ctx.actor.staff
+    if staff is None or not cid.isdigit() or verb is None:
+        not_found(ctx, "")
+        return
+    case, _f = await load_visible(ctx, int(cid), verb.need)
+    if case is None:
+        not_found(ctx, "")
+        return
+    try:
+        await verb.run(ctx, staff, case)
+    except IllegalTransition as exc:
+        illegal(ctx, exc)
+    except service.Denied:
+        not_found(ctx, "")
+    except service.Problem as p:
+        reasons = p.info.get("reasons")
+        ctx.reply(ctx._("This team cannot be confirmed: {why}.").format(
+            why=service.conflict_text(ctx._, reasons if isinstance(reasons, list) else [])))
+
+
+def make_router() -> Router:
+    r = Router("cases")
+    for conv in CONVERSATIONS:
+        r.add_conversation(conv)
+    staff_only, leads = Audience.staff, (Role.lead, Role.supervisor, Role.admin)
+    r.command("bind", help=N_("Staff: link this chat to your account with the code from your administrator"),
+              audience=Audience.anyone, order=60)(bind)
+    r.command("unbind", help=N_("Unlink this chat from your staff account"), audience=staff_only, order=61)(unbind)
+    r.command("my", help=N_("My open cases"), audience=staff_only, order=20, menu=True)(my)
+    r.command("case", help=N_("Show a case: /case REFERENCE"), audience=staff_only, order=21)(case_cmd)
+    r.command("new", help=N_("Open a case from another source (inspection, audit, referral, own findings)"),
+              audience=staff_only, roles=leads, order=22)(new)
+    r.command("intake", help=N_("Cases whose unit is not known yet"), audience=staff_only,
+              roles=(Role.supervisor, Role.admin), order=23)(intake)
+    r.command("bindings", help=N_("Administrators: list linked chats"), audience=staff_only, roles=(Role.admin,),
+              order=70)(bindings_cmd)
+    r.command("revoke", help=N_("Administrators: unlink a staff member's chats: /revoke LOGIN"), audience=staff_only,
+              roles=(Role.admin,), order=71)(revoke_cmd)
+    r.action("intake")(intake_pick)
+    r.action("ack")(ack)
+    r.action("case")(case_action)
+    return r

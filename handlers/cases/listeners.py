@@ -1,0 +1,30 @@
+"""What the cases feature does when something happens elsewhere (registered in handlers.app)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from handlers.cases.routing import route
+from handlers.cases.service import team_member_ids
+from handlers.events import Reply
+from handlers.i18n import Gettext
+from handlers.uow import UnitOfWork
+from storage.models import Case, Tip, TipMessage, TipQuestion
+
+
+async def route_new_tip(uow: UnitOfWork, tip: Tip, case: Case) -> None:
+    await route(uow, case)
+
+
+async def tell_team_of_answer(uow: UnitOfWork, tip: Tip, question: TipQuestion, message: TipMessage) -> None:
+    # The notice names the case only; the answer itself is read in /case.
+    case = await uow.session.scalar(select(Case).where(Case.tip_id == tip.id))
+    if case is None:
+        return
+    ref = case.reference
+
+    def render(_: Gettext) -> Reply:
+        return Reply(text=_("The reporter answered a question on case {ref}. Open it with /case {ref}.").format(ref=ref))
+
+    for sid in await team_member_ids(uow.session, case.id):
+        await uow.outbox.to_staff(sid, render, kind="reporter_answer", dedupe_key=f"answer:{question.id}")
