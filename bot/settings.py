@@ -11,6 +11,7 @@ import re
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handlers.policy import PolicyError, load_policy
 from handlers.config import Config
 
 
@@ -110,7 +111,7 @@ class Settings(Config, BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Build settings, turning validation errors into one readable message."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -118,3 +119,8 @@ def load_settings(**overrides: object) -> Settings:
             name = f"LIANZU_{field.upper()}" if field else "settings"
             lines.append(f"  {name}: {err['msg']}")
         raise SettingsError("Invalid settings:\n" + "\n".join(lines)) from None
+    try:  # the deadline policy is configuration too: a bad file stops start-up, naming the key
+        load_policy(settings.policy_file, settings.tz)
+    except PolicyError as exc:
+        raise SettingsError(f"Invalid settings:\n  LIANZU_POLICY_FILE: {exc}") from None
+    return settings

@@ -16,6 +16,7 @@ from handlers.config import Config
 from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
 from handlers.policy import load_policy
+from handlers.router import Router
 from handlers.schedule import commands as schedule
 from handlers.schedule import deadlines
 from storage.crypto import Sealer
@@ -39,12 +40,15 @@ def make_deps(config: Config, sessionmaker: async_sessionmaker[AsyncSession], cl
                 policy=load_policy(config.policy_file, config.tz), platform_notes=dict(platform_notes or {}))
 
 
-def make_dispatcher(deps: Deps) -> Dispatcher:
+def make_routers() -> list[Router]:
     # Order matters only for /help listing ties; routers own disjoint commands.
-    routers = [
+    return [
         core.make_router(),
         reporter.make_router(),
         cases.make_router(),
         schedule.make_router(),
     ]
-    return Dispatcher(deps, routers)
+
+
+def make_dispatcher(deps: Deps) -> Dispatcher:
+    return Dispatcher(deps, make_routers())

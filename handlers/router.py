@@ -66,7 +66,12 @@ class Conversation:
     steps: Mapping[Any, Step] = {}
     first: enum.Enum
     begin_label: str = ""
+    # Steps a conversation may start at, other than ``first`` (step → label for the diagram).
+    other_entries: Mapping[Any, str] = {}
     notes: tuple[str, ...] = ()  # comment lines at the top of the diagram
+
+    def entries(self) -> dict[enum.Enum, str]:
+        return {self.first: self.begin_label, **self.other_entries}
 
     def step_of(self, ctx: Context) -> enum.Enum | None:
         try:
@@ -105,7 +110,8 @@ class Conversation:
 def diagram(conv: Conversation) -> str:
     """The Mermaid state diagram of a conversation, from its step table."""
     lines = [f"%% {n}" for n in conv.notes] + ["stateDiagram-v2"]
-    lines.append(f"    [*] --> {conv.first.value}" + (f": {conv.begin_label}" if conv.begin_label else ""))
+    for entry, label in conv.entries().items():
+        lines.append(f"    [*] --> {entry.value}" + (f": {label}" if label else ""))
     for step, spec in conv.steps.items():
         for target, label in spec.goes.items():
             lines.append(f"    {step.value} --> {target.value}" + (f": {label}" if label else ""))

@@ -34,7 +34,8 @@ class CaseInput(Conversation):
     name = "caseinput"
     Steps = CI
     first = CI.forward_body
-    begin_label = "Forward / Conclude / Ask the reporter / Add a note (on /case)"
+    begin_label = "Forward (on /case)"
+    other_entries = {CI.conclude_n: "Conclude", CI.ask_text: "Ask the reporter", CI.note_text: "Add a note"}
     notes = ("Typed input for a case action. /cancel ends it from any state.",)
 
     async def start(self, ctx: Context, case: Case, step: CI) -> None:
