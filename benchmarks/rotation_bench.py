@@ -8,7 +8,7 @@ import asyncio
 import os
 import tempfile
 import tracemalloc
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import storage.keys as keys
 from storage import migrate
@@ -25,7 +25,7 @@ async def peak_mib(files: int, size: int, batch: int) -> float:
     k1, k2 = os.urandom(32), os.urandom(32)
     old = Sealer({"k1": k1})
     blob = os.urandom(size)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with sm() as s, s.begin():
         for _ in range(files):
             s.add(Attachment(key_id="k1", filename_enc=old.seal_with("k1", b"f.pdf"), content_type="application/pdf",

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import create_engine, text, true
 from sqlalchemy.engine import make_url
@@ -57,7 +57,7 @@ def fill(url: str, n: int) -> None:
 async def bench(url: str, rounds: int) -> None:
     engine = make_engine(url)
     sm = make_sessionmaker(engine)
-    p = Period(datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2025, 4, 1, tzinfo=timezone.utc), "2025-Q1")
+    p = Period(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC), "2025-Q1")
     ours, hand = [], []
     async with sm() as s:
         await stats(s, true(), p)  # warm up

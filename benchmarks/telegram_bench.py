@@ -19,11 +19,9 @@ import aiohttp
 from bot.app import DEMO_ORG
 from bot.telegram.service import TelegramService
 from bot.web import WebServer
-from handlers.app import make_dispatcher
+from handlers.app import make_deps, make_dispatcher
 from handlers.clock import SystemClock
 from handlers.config import Config
-from handlers.app import make_deps
-from handlers.deps import Deps
 from handlers.events import InboundEvent, Sender
 from storage import migrate
 from storage.crypto import Sealer

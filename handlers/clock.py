@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -14,14 +14,14 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class ManualClock:
     """A clock that only moves when told to."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # a Monday, 09:00 Shanghai
+        self._now = start or datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 Shanghai
         if self._now.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
 
@@ -33,4 +33,4 @@ class ManualClock:
         return self._now
 
     def set(self, when: datetime) -> None:
-        self._now = when.astimezone(timezone.utc)
+        self._now = when.astimezone(UTC)

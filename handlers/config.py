@@ -87,7 +87,7 @@ class Config(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _keys(self) -> "Config":
+    def _keys(self) -> Config:
         parse_keys(self.encryption_keys.get_secret_value())
         return self
 

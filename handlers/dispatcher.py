@@ -39,9 +39,9 @@ class Dispatcher:
 
     def include(self, router: Router) -> None:
         # Like aiogram: a router attaches once; tests rebuild them with make_router().
-        if getattr(router, "_attached", False):
+        if router.attached:
             raise RouterAlreadyAttached(router.name)
-        router._attached = True  # type: ignore[attr-defined]
+        router.attached = True
         self.routers.append(router)
         for name, spec in router.commands.items():
             if name in self.commands:

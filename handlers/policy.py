@@ -88,7 +88,7 @@ class Kind(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _signals(self) -> "Kind":
+    def _signals(self) -> Kind:
         known = SUBJECTS[self.subject]
         for field, values in (("starts", [self.starts]), ("met_by", self.met_by), ("cancelled_by", self.cancelled_by)):
             for v in values:
@@ -115,7 +115,7 @@ class PolicyFile(BaseModel):
     check_back: CheckBack = Field(default_factory=CheckBack)
 
     @model_validator(mode="after")
-    def _refs(self) -> "PolicyFile":
+    def _refs(self) -> PolicyFile:
         if self.check_back.until not in self.kinds:
             raise ValueError(f"check_back.until: unknown kind {self.check_back.until!r}")
         return self

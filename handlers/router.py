@@ -128,6 +128,7 @@ class Router:
     commands: dict[str, CommandSpec] = field(default_factory=dict)
     actions: dict[str, ActionHandler] = field(default_factory=dict)
     conversations: dict[str, Conversation] = field(default_factory=dict)
+    attached: bool = field(default=False, repr=False)  # set by the dispatcher that includes it
 
     def command(
         self,

@@ -49,7 +49,7 @@ class StateHandle:
             self.data.pop("_menu", None)
 
     @classmethod
-    async def load(cls, session: AsyncSession, key: str, sealer: Sealer, now: datetime) -> "StateHandle":
+    async def load(cls, session: AsyncSession, key: str, sealer: Sealer, now: datetime) -> StateHandle:
         row = await session.get(ConversationState, key)
         return cls(key, row, sealer, now)
 

@@ -4,7 +4,7 @@ from chinese-calendar; for a year it does not cover, weekends only (warned once 
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -38,7 +38,7 @@ def add_working_days(start: datetime, n: int, tz: ZoneInfo) -> datetime:
         day += timedelta(days=1)
         if is_workday(day):
             counted += 1
-    return datetime.combine(day, time(23, 59, 59), tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(day, time(23, 59, 59), tzinfo=tz).astimezone(UTC)
 
 
 def subtract_working_days(due: datetime, n: int, tz: ZoneInfo) -> datetime:
@@ -50,7 +50,7 @@ def subtract_working_days(due: datetime, n: int, tz: ZoneInfo) -> datetime:
         day -= timedelta(days=1)
         if is_workday(day):
             counted += 1
-    return datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=tz).astimezone(UTC)
 
 
 def working_days_between(a: datetime, b: datetime, tz: ZoneInfo) -> int:

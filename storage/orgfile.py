@@ -159,9 +159,9 @@ def _check_references(org: OrgIn, lines: dict[tuple[Any, ...], int], source: str
     for i, o in enumerate(org.offices):
         if o.joint_group and o.joint_group not in groups:
             bad(("offices", i, "joint_group"), f"unknown joint group {o.joint_group!r}")
-        for j, u in enumerate(o.units):
-            if u not in units:
-                bad(("offices", i, "units", j), f"unknown unit {u!r}")
+        for j, code in enumerate(o.units):
+            if code not in units:
+                bad(("offices", i, "units", j), f"unknown unit {code!r}")
     for i, s in enumerate(org.staff):
         if s.office and s.office not in offices:
             bad(("staff", i, "office"), f"unknown office {s.office!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers.access import Action
+from handlers.access import Action, decide
 from handlers.cases import binding, routing, service
 from handlers.cases.conversations import CONVERSATIONS, INTAKE, NEW_CASE
 from handlers.cases.replies import illegal, load_visible, not_found, show_case
@@ -75,7 +75,7 @@ async def my(ctx: Context, args: str) -> None:
             .order_by(Case.id).limit(20))).all() if office and office.joint_group_id else []
         visible = []
         for c in waiting:
-            if await service.decide(ctx.session, staff, c, Action.accept,
+            if await decide(ctx.session, staff, c, Action.accept,
                                     people_text=await routing.people_text(ctx.session, ctx.sealer, c)):
                 visible.append(c)
         if visible:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from handlers.access import Action
 from handlers.cases import service
 from handlers.cases.replies import INPUT_TTL, illegal, load_visible, not_found, offer_units
+from handlers.cases.routing import Proposal
 from handlers.cases.views import SOURCE_WORDS
 from handlers.context import Context
 from handlers.lifecycle import IllegalTransition
@@ -138,7 +139,7 @@ class TeamEditor(Conversation):
     begin_label = "Change the team"
     notes = ("Changing a proposed team (Change the team on /case).",)
 
-    async def start(self, ctx: Context, case: Case, proposal: service.routing.Proposal) -> None:
+    async def start(self, ctx: Context, case: Case, proposal: Proposal) -> None:
         ctx.state.begin(self.name, TE.edit.value, ttl=INPUT_TTL, data={
             "case_id": case.id, "lead": proposal.lead_id, "members": proposal.member_ids, "liaisons": [],
             "proposal": proposal.to_json()})

@@ -57,9 +57,10 @@ def fmt_time(ctx: Context, dt: datetime | None) -> str:
 
 
 async def next_deadline(session: AsyncSession, case: Case) -> datetime | None:
-    return await session.scalar(select(Deadline.due_at).where(
+    due: datetime | None = await session.scalar(select(Deadline.due_at).where(
         Deadline.case_id == case.id, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None))
         .order_by(Deadline.due_at).limit(1))
+    return due
 
 
 def act(ctx: Context, label: str, case: Case, verb: str) -> Button:

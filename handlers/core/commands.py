@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from handlers.context import Context
 from handlers.i18n import N_
 from handlers.router import Audience, Router

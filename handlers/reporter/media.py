@@ -60,9 +60,9 @@ def strip_image_metadata(data: bytes, fmt: str) -> bytes:
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
-            img = ImageOps.exif_transpose(img)  # keep the picture upright once orientation is dropped
-            has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-            pixels = img.convert("RGBA" if has_alpha and fmt != "JPEG" else "RGB")
+            upright = ImageOps.exif_transpose(img)  # keep the picture upright once orientation is dropped
+            has_alpha = upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P" and "transparency" in upright.info)
+            pixels = upright.convert("RGBA" if has_alpha and fmt != "JPEG" else "RGB")
             clean_img = Image.new(pixels.mode, pixels.size)
             clean_img.paste(pixels)
             out = io.BytesIO()

@@ -68,7 +68,8 @@ async def hash_receipt(receipt: str, salt: bytes) -> str:
 
 async def find_tip(session: AsyncSession, receipt: str, salt: bytes) -> Tip | None:
     digest = await hash_receipt(receipt, salt)
-    return await session.scalar(select(Tip).where(Tip.receipt_hash == digest))
+    tip: Tip | None = await session.scalar(select(Tip).where(Tip.receipt_hash == digest))
+    return tip
 
 
 # -- throttling -------------------------------------------------------------------------

@@ -101,7 +101,8 @@ async def submit(uow: UnitOfWork, draft: Draft, *, receipt_hash: str,
 
 
 async def case_for(session: AsyncSession, tip: Tip) -> Case | None:
-    return await session.scalar(select(Case).where(Case.tip_id == tip.id))
+    case: Case | None = await session.scalar(select(Case).where(Case.tip_id == tip.id))
+    return case
 
 
 async def open_questions(session: AsyncSession, tip: Tip) -> list[TipQuestion]:

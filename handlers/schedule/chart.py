@@ -8,8 +8,9 @@ from datetime import date
 import matplotlib
 
 matplotlib.use("Agg")  # no display on servers
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib import font_manager
+from matplotlib.ticker import MaxNLocator
 
 CJK_FONT_HINTS = ("Noto Sans CJK", "Noto Serif CJK", "Source Han", "WenQuanYi", "SimHei", "Microsoft YaHei",
                   "PingFang", "Droid Sans Fallback", "AR PL")
@@ -40,7 +41,7 @@ def intake_chart(days: list[date], received: list[int], concluded: list[int], *,
     ax.set_xticks(ticks, [days[i].strftime("%m-%d") for i in ticks])
     ax.set_title(title)
     ax.legend(loc="upper left")
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format="png")

@@ -44,7 +44,7 @@ def make_router() -> Router:
         p = period_or_explain(ctx, args, "today")
         if p is None:
             return
-        st = await status(ctx.session, await scope(ctx.session, ctx.actor.staff), p, now)  # type: ignore[arg-type]
+        st = await status(ctx.session, await scope(ctx.session, ctx.require_staff()), p, now)
         lines = [_("Status ({period}):").format(period=p.label),
                  _("New: {n}").format(n=st.new), _("Accepted: {n}").format(n=st.accepted),
                  _("Assigned: {n}").format(n=st.assigned), _("Concluded: {n}").format(n=st.concluded),
@@ -57,11 +57,10 @@ def make_router() -> Router:
                audience=Audience.staff, roles=roles, order=31)
     async def stats_cmd(ctx: Context, args: str) -> None:
         _ = ctx._
-        now = ctx.clock.now()
         p = period_or_explain(ctx, args, "month")
         if p is None:
             return
-        where = await scope(ctx.session, ctx.actor.staff)  # type: ignore[arg-type]
+        where = await scope(ctx.session, ctx.require_staff())
         cur = await stats(ctx.session, where, p)
         yoy = await stats(ctx.session, where, p.shift(years=-1))
         prev = await stats(ctx.session, where, p.shift(back=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.events import OutboundFile, Reply
 from handlers.i18n import Gettext, gettext_for
-from handlers.uow import UnitOfWork
 from handlers.schedule.chart import can_draw, intake_chart
 from handlers.schedule.figures import Period, scope, status
+from handlers.uow import UnitOfWork
 from storage.models import Case, ChatIdentity, Role, Staff, StaffRole
 
 DAYS = 30
@@ -79,7 +80,11 @@ async def send_digests(uow: UnitOfWork) -> int:
         reply = await digest_for(session, staff, now, config.tz, _)
         if reply is None:
             continue
-        rows = await uow.outbox.to_staff(sid, lambda _g, r=reply: r, kind="digest", dedupe_key=f"digest:{day}:{sid}")
+        rows = await uow.outbox.to_staff(sid, _ready(reply), kind="digest", dedupe_key=f"digest:{day}:{sid}")
         n += bool(rows)
     return n
 
+
+def _ready(reply: Reply) -> Callable[[Gettext], Reply]:
+    """A digest is rendered in the reader's language before it is queued."""
+    return lambda _: reply

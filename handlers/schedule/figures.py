@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, distinct, false, func, select, true
+from sqlalchemy import ColumnElement, Select, and_, distinct, false, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -33,7 +33,7 @@ class Period:
     end: datetime    # aware UTC, exclusive
     label: str
 
-    def shift(self, *, years: int = 0, back: bool = False) -> "Period":
+    def shift(self, *, years: int = 0, back: bool = False) -> Period:
         if years:
             def y(d: datetime) -> datetime:
                 try:
@@ -151,7 +151,7 @@ class Stats:
                 **{f"disposal:{k}": v for k, v in self.by_disposal.items()}}
 
 
-def _transitions(where: ColumnElement[bool]):  # type: ignore[no-untyped-def]
+def _transitions(where: ColumnElement[bool]) -> Select[tuple[str, int]]:
     """FROM case_transitions, joined to cases only when the scope needs case columns."""
     from sqlalchemy.sql.elements import True_
 
@@ -167,9 +167,9 @@ async def stats(session: AsyncSession, where: ColumnElement[bool], p: Period) ->
     s.received = sum(s.by_source.values())
     in_p = and_(where, CaseTransition.at >= p.start, CaseTransition.at < p.end)
     # One pass over the period's transitions for every "moved to state X" figure.
-    moved = dict((await session.execute(_transitions(where).where(
+    moved: dict[str, int] = dict((await session.execute(_transitions(where).where(
         CaseTransition.at >= p.start, CaseTransition.at < p.end,
-        CaseTransition.to_state.in_(("accepted", "forwarded", "filed"))).group_by(CaseTransition.to_state))).all())
+        CaseTransition.to_state.in_(("accepted", "forwarded", "filed"))).group_by(CaseTransition.to_state))).tuples().all())
     s.filed = moved.get("filed", 0)
     if moved.get("accepted") and moved.get("forwarded"):
         # A case accepted and then forwarded in the same period is screened once.

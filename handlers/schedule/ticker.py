@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -115,7 +115,7 @@ def reminder_time(due: datetime, n: int, uow: UnitOfWork) -> datetime:
     """09:00 local on the n-th working day before the deadline's day (n = 0: that day)."""
     tz = uow.policy.tz
     day = subtract_working_days(due, n, tz).astimezone(tz).date()
-    return datetime.combine(day, REMIND_AT, tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(day, REMIND_AT, tzinfo=tz).astimezone(UTC)
 
 
 def _what(_: Gettext, d: Deadline, rule: Kind) -> str:

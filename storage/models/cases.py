@@ -68,8 +68,8 @@ class Case(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(default=None)
     concluded_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
-    transitions: Mapped[list["CaseTransition"]] = relationship(order_by="CaseTransition.id")
-    assignments: Mapped[list["Assignment"]] = relationship(order_by="Assignment.id")
+    transitions: Mapped[list[CaseTransition]] = relationship(order_by="CaseTransition.id")
+    assignments: Mapped[list[Assignment]] = relationship(order_by="Assignment.id")
 
 
 class CaseTransition(Base):
@@ -96,7 +96,7 @@ class Assignment(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
 
-    members: Mapped[list["AssignmentMember"]] = relationship(
+    members: Mapped[list[AssignmentMember]] = relationship(
         cascade="all, delete-orphan", order_by="AssignmentMember.id"
     )
 

@@ -41,7 +41,7 @@ class Unit(Base):
     region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
 
     region: Mapped[Region | None] = relationship()
-    offices: Mapped[list["Office"]] = relationship(secondary=office_units, back_populates="units")
+    offices: Mapped[list[Office]] = relationship(secondary=office_units, back_populates="units")
 
 
 class JointGroup(Base):
@@ -50,7 +50,7 @@ class JointGroup(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
 
-    offices: Mapped[list["Office"]] = relationship(back_populates="joint_group")
+    offices: Mapped[list[Office]] = relationship(back_populates="joint_group")
 
 
 class Office(Base):
@@ -76,8 +76,8 @@ class Staff(Base):
 
     office: Mapped[Office | None] = relationship()
     home_region: Mapped[Region | None] = relationship()
-    role_rows: Mapped[list["StaffRole"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
-    identities: Mapped[list["ChatIdentity"]] = relationship(back_populates="staff")
+    role_rows: Mapped[list[StaffRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    identities: Mapped[list[ChatIdentity]] = relationship(back_populates="staff")
 
     @property
     def roles(self) -> set[Role]:

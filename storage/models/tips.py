@@ -31,8 +31,8 @@ class Tip(Base):
     # Day-granular for anonymous tips, so the time cannot be matched to a chat log.
     last_checked_on: Mapped[datetime | None] = mapped_column(default=None)
 
-    messages: Mapped[list["TipMessage"]] = relationship(back_populates="tip", order_by="TipMessage.id")
-    attachments: Mapped[list["Attachment"]] = relationship(back_populates="tip", order_by="Attachment.id")
+    messages: Mapped[list[TipMessage]] = relationship(back_populates="tip", order_by="TipMessage.id")
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="tip", order_by="Attachment.id")
 
 
 class TipMessage(Base):

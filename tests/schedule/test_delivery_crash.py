@@ -57,8 +57,14 @@ async def test_sigkill_during_delivery_loses_nothing(deps: Deps) -> None:
     for _round in range(40):  # bounded
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "tests.schedule.kill_worker",
                                                     deps.config.database_url, str(port), cwd=ROOT, env=env)
+        # Kill it a random moment after it has started sending (start-up time varies with load).
+        before = sum(received.values())
+        for _tick in range(600):  # bounded: at most ~30 s for the process to start
+            if sum(received.values()) > before or proc.returncode is not None:
+                break
+            await asyncio.sleep(0.05)
         try:
-            await asyncio.wait_for(proc.wait(), timeout=rnd.uniform(0.8, 1.6))
+            await asyncio.wait_for(proc.wait(), timeout=rnd.uniform(0.05, 0.5))
         except asyncio.TimeoutError:
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
