@@ -10,8 +10,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.channels.base import OutputChannel, Service
+from bot.channels import registry
+from bot.channels.base import ChannelSpec, OutputChannel, Service
 from bot.settings import Settings
+from bot.web import WebServer
 from handlers.app import make_dispatcher
 from handlers.clock import Clock, SystemClock
 from handlers.deps import Deps
@@ -33,9 +35,21 @@ class App:
     sessionmaker: async_sessionmaker[AsyncSession]
     deps: Deps
     dispatcher: Dispatcher
+    # Every channel there is (the registry's list); the settings decide which ones start.
+    channel_specs: tuple[ChannelSpec, ...] = ()
     # Channels that can push (outbox delivery), by channel name.
     channels: dict[str, OutputChannel] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
+
+    def web(self) -> WebServer:
+        """The one web server (webhooks, callbacks), created by the first channel that asks;
+        it is the first service, so it listens before a channel tells its platform where to post."""
+        for s in self.services:
+            if isinstance(s, WebServer):
+                return s
+        web = WebServer(self.settings.web_host, self.settings.web_port)
+        self.services.insert(0, web)
+        return web
 
     async def close(self) -> None:
         for s in reversed(self.services):
@@ -66,5 +80,7 @@ async def prepare_database(settings: Settings) -> None:
 def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     engine = make_engine(settings.database_url)
     sm = make_sessionmaker(engine)
+    specs = registry.CHANNELS
     deps = Deps(config=settings, sessionmaker=sm, clock=clock or SystemClock(), sealer=Sealer(settings.keyring))
-    return App(settings=settings, engine=engine, sessionmaker=sm, deps=deps, dispatcher=make_dispatcher(deps))
+    return App(settings=settings, engine=engine, sessionmaker=sm, deps=deps, dispatcher=make_dispatcher(deps),
+               channel_specs=specs)
