@@ -81,6 +81,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     engine = make_engine(settings.database_url)
     sm = make_sessionmaker(engine)
     specs = registry.CHANNELS
-    deps = Deps(config=settings, sessionmaker=sm, clock=clock or SystemClock(), sealer=Sealer(settings.keyring))
+    deps = Deps(config=settings, sessionmaker=sm, clock=clock or SystemClock(), sealer=Sealer(settings.keyring),
+                platform_notes=registry.platform_notes(specs))
     return App(settings=settings, engine=engine, sessionmaker=sm, deps=deps, dispatcher=make_dispatcher(deps),
                channel_specs=specs)

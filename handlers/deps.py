@@ -20,3 +20,6 @@ class Deps:
     sealer: Sealer
     # Feature services that need to outlive one update (rate limiters, hashers, …).
     extras: dict[str, Any] = field(default_factory=dict)
+    # Channel name → msgid of what that platform itself can see about a sender (from the
+    # channels' registry); a channel not listed gets the tip wizard's general note.
+    platform_notes: dict[str, str] = field(default_factory=dict)

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import DEMO_ORG
+from bot.channels.registry import platform_notes
 from handlers.app import make_dispatcher
 from handlers.clock import ManualClock
 from handlers.config import Config
@@ -137,7 +138,8 @@ async def deps(demo_db_url: str, clock: ManualClock) -> AsyncIterator[Deps]:
     """Dependencies on a demo-organisation database."""
     engine = make_engine(demo_db_url)
     cfg = make_config(demo_db_url)
-    yield Deps(config=cfg, sessionmaker=make_sessionmaker(engine), clock=clock, sealer=Sealer(cfg.keyring))
+    yield Deps(config=cfg, sessionmaker=make_sessionmaker(engine), clock=clock, sealer=Sealer(cfg.keyring),
+               platform_notes=platform_notes())
     await engine.dispose()
 
 

@@ -34,12 +34,8 @@ BACK = {
     "contact": "name",
     "confirm": "identity",
 }
-# What the platform itself can see, per channel: said plainly before the reporter chooses.
-PLATFORM_NOTE = {
-    "telegram": N_("Telegram itself can see that your account wrote to this bot, but not what we store."),
-    "wecom": N_("Your enterprise's WeCom administrators may be able to see that you wrote to this app."),
-    "console": N_("This terminal is operated locally; nothing about you is recorded."),
-}
+# What the platform itself can see, said plainly before the reporter chooses: each channel's
+# own note (ctx.deps.platform_notes), or this one.
 DEFAULT_PLATFORM_NOTE = N_("The chat platform itself can see that you wrote to this service, but not what we store.")
 REJECT_WORDS = {
     "too_large": N_("That file is too large (the limit is {mb} MB). It was not added; the rest of your report is kept."),
@@ -115,7 +111,7 @@ class ReportConversation(Conversation):
                 text += "\n" + ctx.ngettext("({n} file received.)", "({n} files received.)", n).format(n=n)
             ctx.reply(text, buttons=nav(ctx, [ctx.button(_("Done") if n else _("Skip"), "done")]))
         elif step == "identity":
-            note = _(PLATFORM_NOTE.get(ctx.event.channel, DEFAULT_PLATFORM_NOTE))
+            note = _(ctx.deps.platform_notes.get(ctx.event.channel, DEFAULT_PLATFORM_NOTE))
             ctx.reply(
                 _("Step 5 of 6. Do you want to report anonymously or with your name?\n"
                   "• Anonymous: we keep nothing that identifies you, and we cannot contact you; you check "
