@@ -10,13 +10,14 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.channels.base import OutputChannel, Service
+from bot.channels import registry
+from bot.channels.base import ChannelSpec, OutputChannel, Service
 from bot.settings import Settings
+from bot.web import WebServer
 from handlers.app import make_deps, make_dispatcher
 from handlers.clock import Clock, SystemClock
 from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
-from handlers.reporter.wizard import PLATFORM_NOTE  # moves to the channel registry
 from storage import migrate
 from storage.crypto import Sealer
 from storage.db import make_engine, make_sessionmaker
@@ -34,9 +35,21 @@ class App:
     sessionmaker: async_sessionmaker[AsyncSession]
     deps: Deps
     dispatcher: Dispatcher
+    # Every channel there is (the registry's list); the settings decide which ones start.
+    channel_specs: tuple[ChannelSpec, ...] = ()
     # Channels that can push (outbox delivery), by channel name.
     channels: dict[str, OutputChannel] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
+
+    def web(self) -> WebServer:
+        """The one web server (webhooks, callbacks), created by the first channel that asks;
+        it is the first service, so it listens before a channel tells its platform where to post."""
+        for s in self.services:
+            if isinstance(s, WebServer):
+                return s
+        web = WebServer(self.settings.web_host, self.settings.web_port)
+        self.services.insert(0, web)
+        return web
 
     async def close(self) -> None:
         for s in reversed(self.services):
@@ -67,5 +80,8 @@ async def prepare_database(settings: Settings) -> None:
 def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     engine = make_engine(settings.database_url)
     sm = make_sessionmaker(engine)
-    deps = make_deps(settings, sm, clock or SystemClock(), Sealer(settings.keyring), platform_notes=PLATFORM_NOTE)
-    return App(settings=settings, engine=engine, sessionmaker=sm, deps=deps, dispatcher=make_dispatcher(deps))
+    specs = registry.CHANNELS
+    deps = make_deps(settings, sm, clock or SystemClock(), Sealer(settings.keyring),
+                     platform_notes=registry.platform_notes(specs))
+    return App(settings=settings, engine=engine, sessionmaker=sm, deps=deps, dispatcher=make_dispatcher(deps),
+               channel_specs=specs)

@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiolimiter import AsyncLimiter
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import DeliveryError, OutputChannel
+from bot.channels.base import UNLIMITED, DeliveryError, Limits, OutputChannel
 from bot.tasks import cancel_quietly
 from handlers.clock import Clock
 from handlers.config import Config
@@ -38,23 +37,6 @@ SAFETY_OVERALL = 1.03
 SAFETY_PER_CHAT = 1.15
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Per-platform limits: messages per period overall, and per recipient."""
-
-    overall: float
-    overall_period: float
-    per_chat: float
-    per_chat_period: float
-
-
-DEFAULT_LIMITS = {
-    "telegram": Limits(30, 1.0, 1, 1.0),        # about 30 msg/s overall, 1 msg/s per chat
-    "wecom": Limits(1000, 1.0, 30, 60.0),       # 30 per minute per member (excess is silently dropped)
-}
-UNLIMITED = Limits(1000, 1.0, 1000, 1.0)
-
-
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 3600))
 
@@ -67,7 +49,8 @@ class DeliveryWorker:
                  poll_seconds: float = 1.0, max_attempts: int = MAX_ATTEMPTS,
                  claim_lease: timedelta = CLAIM_LEASE) -> None:
         self.sm, self.channels, self.sealer, self.clock, self.config = sessionmaker, channels, sealer, clock, config
-        self.limits = {**DEFAULT_LIMITS, **(limits or {})}
+        # Channel name → its platform's limits (bot.channels.registry.delivery_limits); others: UNLIMITED.
+        self.limits = dict(limits or {})
         self.poll_seconds, self.max_attempts, self.claim_lease = poll_seconds, max_attempts, claim_lease
         self._overall: dict[str, AsyncLimiter] = {}
         self._per_chat: dict[tuple[str, str], AsyncLimiter] = {}

@@ -4,7 +4,9 @@ zh_CN and en catalogs (existing translations are kept; en gets msgid as its tran
     python scripts/i18n.py update     # after adding or changing strings
     python scripts/i18n.py check      # list strings missing a translation (exit 1 if any)
 
-Each domain is one feature's folder, so parallel work never edits the same catalog.
+Each domain is one feature's folder, so parallel work never edits the same catalog. Every
+module under handlers/ and bot/ is found without being listed: a folder handlers/NAME/ is
+domain NAME; files directly in handlers/ and everything under bot/ are domain "core".
 """
 
 from __future__ import annotations
@@ -13,45 +15,39 @@ import sys
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract as babel_extract
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "handlers" / "locale"
 LANGS = ("zh_CN", "en")
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "gettext": None}
-# domain → folders (relative to the repo) whose strings it holds; a folder's strings go
-# to the first domain that names it, files directly in handlers/ and bot/ go to "core".
-DOMAINS: dict[str, list[str]] = {
-    "core": ["handlers", "handlers/core", "bot", "bot/channels", "bot/commands"],
-    "reporter": ["handlers/reporter"],
-    "cases": ["handlers/cases"],
-    "schedule": ["handlers/schedule"],
-}
+SOURCES = ("handlers", "bot")  # every .py file under these holds strings a person may read
+CORE = "core"
 
 
-def domain_files() -> dict[str, list[Path]]:
-    claimed: set[Path] = set()
+def domain_of(path: Path, root: Path = ROOT) -> str:
+    """handlers/NAME/… → NAME; handlers/*.py and bot/… → core."""
+    parts = path.relative_to(root).parts
+    if parts[0] == "handlers" and len(parts) > 2:
+        return parts[1]
+    return CORE
+
+
+def domain_files(root: Path = ROOT) -> dict[str, list[Path]]:
     out: dict[str, list[Path]] = {}
-    # Deeper folders first so a feature folder wins over its parent.
-    pairs = sorted(((d, ROOT / f) for d, fs in DOMAINS.items() for f in fs), key=lambda p: -len(p[1].parts))
-    for domain, folder in pairs:
-        files = sorted(folder.glob("*.py")) if folder.name in ("handlers", "bot") else sorted(folder.rglob("*.py"))
-        for f in files:
-            if f not in claimed:
-                claimed.add(f)
-                out.setdefault(domain, []).append(f)
-    return out
+    for top in SOURCES:
+        for f in sorted((root / top).rglob("*.py")):
+            out.setdefault(domain_of(f, root), []).append(f)
+    return dict(sorted(out.items()))
 
 
-def extract(files: list[Path]) -> Catalog:
+def extract(files: list[Path], root: Path = ROOT) -> Catalog:
     template = Catalog(fuzzy=False)
     for f in files:
-        from babel.messages.extract import extract as bextract
-
         with f.open("rb") as fh:
-            for lineno, message, comments, context in bextract("python", fh, keywords=KEYWORDS):
-                template.add(message, None, [(str(f.relative_to(ROOT)), lineno)], auto_comments=comments, context=context)
+            for lineno, message, comments, context in babel_extract("python", fh, keywords=KEYWORDS):
+                template.add(message, None, [(str(f.relative_to(root)), lineno)], auto_comments=comments, context=context)
     return template
 
 
@@ -77,13 +73,17 @@ def update() -> None:
         print(f"{domain}: {len(template)} messages")
 
 
-def missing() -> list[str]:
+def missing(root: Path = ROOT) -> list[str]:
     problems = []
-    for domain, files in domain_files().items():
-        template = extract(files)
+    for domain, files in domain_files(root).items():
+        template = extract(files, root)
         for lang in LANGS:
-            po = LOCALE / lang / "LC_MESSAGES" / f"{domain}.po"
-            cat = read_po(po.open("rb"), locale=lang) if po.exists() else Catalog(locale=lang)
+            po = root / LOCALE.relative_to(ROOT) / lang / "LC_MESSAGES" / f"{domain}.po"
+            if po.exists():
+                with po.open("rb") as fh:
+                    cat = read_po(fh, locale=lang)
+            else:
+                cat = Catalog(locale=lang)
             for m in template:
                 if not m.id:
                     continue
@@ -104,18 +104,3 @@ if __name__ == "__main__":
         print(__doc__)
         sys.exit(2)
 
-
-def fill(domain: str, lang: str, translations: dict[str, str]) -> None:
-    """Set translations programmatically (e.g. from a dict in a one-off script)."""
-    po = LOCALE / lang / "LC_MESSAGES" / f"{domain}.po"
-    with po.open("rb") as fh:
-        cat = read_po(fh, locale=lang)
-    for msgid, text in translations.items():
-        m = cat.get(msgid)
-        if m is None:
-            raise KeyError(f"{msgid!r} is not in {po}")
-        # Plural messages: Chinese has one form.
-        m.string = (text,) * cat.num_plurals if isinstance(m.id, tuple) else text
-        m.flags.discard("fuzzy")
-    with po.open("wb") as fh:
-        write_po(fh, cat, width=100, sort_output=False)

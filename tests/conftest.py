@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import DEMO_ORG
 from handlers.app import make_deps, make_dispatcher
-from handlers.reporter.wizard import PLATFORM_NOTE
+from bot.channels.registry import platform_notes
 from handlers.clock import ManualClock
 from handlers.config import Config
 from handlers.deps import Deps
@@ -138,7 +138,7 @@ async def deps(demo_db_url: str, clock: ManualClock) -> AsyncIterator[Deps]:
     """Dependencies on a demo-organisation database."""
     engine = make_engine(demo_db_url)
     cfg = make_config(demo_db_url)
-    yield make_deps(cfg, make_sessionmaker(engine), clock, Sealer(cfg.keyring), platform_notes=PLATFORM_NOTE)
+    yield make_deps(cfg, make_sessionmaker(engine), clock, Sealer(cfg.keyring), platform_notes=platform_notes())
     await engine.dispose()
 
 

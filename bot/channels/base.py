@@ -1,10 +1,19 @@
-"""What every channel offers the rest of the program."""
+"""What every channel offers the rest of the program, and how a channel describes itself to
+``lianzu run`` (:class:`ChannelSpec`, listed in ``bot.channels.registry``)."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from pydantic import BaseModel
 
 from handlers.events import Reply
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.settings import Settings
 
 
 class DeliveryError(Exception):
@@ -33,3 +42,37 @@ class Service(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-platform limits: messages per period overall, and per recipient."""
+
+    overall: float
+    overall_period: float
+    per_chat: float
+    per_chat_period: float
+
+
+UNLIMITED = Limits(1000, 1.0, 1000, 1.0)
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """One channel, as the rest of the program needs to know it. Each channel package defines
+    its own; ``bot.channels.registry.CHANNELS`` lists them, one line each."""
+
+    # The channel's name in events, chat identities and outbox rows.
+    name: str
+    # Whether the settings turn it on.
+    enabled: Callable[[Settings], bool]
+    # Adds the channel to the app: its output channel in ``app.channels``, its services in
+    # ``app.services``, its routes on ``app.web()``. ``start_services`` then starts them all.
+    start: Callable[[App], None]
+    # What the platform itself can see about a sender, said before a reporter chooses to be
+    # anonymous: an ``N_()``-marked msgid, translated where it is shown.
+    platform_note: str
+    # How fast the delivery worker may push on it (``None``: no platform limit).
+    limits: Callable[[Settings], Limits] | None = None
+    # The channel's own ``LIANZU_…`` settings: a pydantic model that ``Settings`` extends.
+    settings: type[BaseModel] | None = None

@@ -14,14 +14,21 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from bot.channels.base import ChannelSpec
 from handlers.dispatcher import Dispatcher
 from handlers.events import InboundEvent, InboundFile, Reply, Sender
+from handlers.i18n import N_
 from handlers.render import numbered_text
 from storage.models import ChatIdentity, Staff
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.settings import Settings
 
 CHANNEL = "console"
 OUTSIDER = "operator"
@@ -129,3 +136,29 @@ class ConsoleChannel:
                 return
             if not await self.handle_line(line):
                 return
+
+
+class ConsoleSettings(BaseModel):
+    console: bool | None = Field(default=None, description="console channel; on when no other channel is configured")
+
+
+def enabled(settings: Settings) -> bool:
+    """LIANZU_CONSOLE if set; otherwise on exactly when no other channel is."""
+    if settings.console is not None:
+        return settings.console
+    from bot.channels import registry  # the registry lists this module
+
+    return not any(spec.enabled(settings) for spec in registry.CHANNELS if spec.name != CHANNEL)
+
+
+def start(app: App) -> None:
+    app.channels[CHANNEL] = ConsoleChannel(app.dispatcher)  # ``lianzu run`` reads its input
+
+
+SPEC = ChannelSpec(
+    name=CHANNEL,
+    enabled=enabled,
+    start=start,
+    platform_note=N_("This terminal is operated locally; nothing about you is recorded."),
+    settings=ConsoleSettings,
+)

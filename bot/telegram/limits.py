@@ -2,8 +2,6 @@
 
 # Characters of text in one message (after entity parsing, so raw characters count).
 MESSAGE_CHARS = 4096
-# Characters of a photo/document caption.
-CAPTION_CHARS = 1024
 # Largest file the public Bot API server lets a bot download through getFile.
 PUBLIC_DOWNLOAD_BYTES = 20 * 1024 * 1024
 # Bot command names: 1-32 of a-z, 0-9 and _; descriptions 1-256 characters.

@@ -15,7 +15,8 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
-from bot.wecom.channel import CHANNEL, WeComChannel
+from bot.wecom import CHANNEL
+from bot.wecom.channel import WeComChannel
 from bot.wecom.client import in_thread
 from handlers.events import InboundEvent, InboundFile, Reply, Sender
 

@@ -8,13 +8,13 @@ import uuid
 from typing import Any
 
 from bot.channels.base import DeliveryError
+from bot.wecom import CHANNEL
 from bot.wecom.client import LianzuWeComClient, as_delivery_error, in_thread
 from handlers.dispatcher import Dispatcher
 from handlers.events import Reply
 from handlers.render import numbered_text, split_text
 
 log = logging.getLogger("lianzu.wecom")
-CHANNEL = "wecom"
 TEXT_LIMIT_BYTES = 2048  # WeCom's limit for a text message
 CARD_MAX_BUTTONS = 6
 CARD_TITLE_BYTES = 128

@@ -1,6 +1,9 @@
 """The WeCom API client: wechatpy 1.8 (synchronous, so every call runs in a thread), with the
 API base from settings — including the token fetch and media download that wechatpy hard-codes
-to the public host — and the access token cached in the database for every instance."""
+to the public host — and the access token cached in the database for every instance.
+
+A call refused for its access token (invalid or expired) gets one refresh and one retry
+(tenacity); a token refused again ends in :class:`TokenRejected`, never in a loop."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, delete, select
 from sqlalchemy.engine import Engine
+from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception, stop_after_attempt
 from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
@@ -20,9 +24,19 @@ from storage.db import sync_url
 from storage.models import ChannelToken
 
 TOKEN_ERRORS = (40014, 42001)  # invalid / expired access_token: refresh once, retry once
+TOKEN_ATTEMPTS = 2  # the call, then one retry with a fresh token
 RATE_ERRORS = (45009, 45033, 45047)  # frequency limits
 GONE_ERRORS = (60111, 81013, 60103)  # no such user / user not in the app's range
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
+
+
+class TokenRejected(WeChatClientException):
+    """WeCom refused the access token again right after a refresh: the secret, the app's
+    trusted IPs or the API base are wrong, or WeCom is misbehaving. Retrying now cannot help."""
+
+
+def _token_refused(exc: BaseException) -> bool:
+    return isinstance(exc, WeChatClientException) and exc.errcode in TOKEN_ERRORS
 
 
 class DbTokenStorage(SessionStorage):
@@ -72,28 +86,35 @@ class LianzuWeComClient(WeChatClient):
     def access_token(self) -> str:  # the database decides, not a per-process expiry
         return self._token()
 
+    def _refresh_token(self, _state: RetryCallState | None = None) -> None:
+        """Drop the refused token (for every instance: it is in the database) and fetch a new one."""
+        self.session.delete(self.access_token_key)
+        self.fetch_access_token()
+
     def call(self, fn, *args: Any, **kw: Any) -> Any:  # type: ignore[no-untyped-def]
+        """``fn(*args, **kw)``; refused for its token, refresh the token and try once more."""
+        retrying = Retrying(stop=stop_after_attempt(TOKEN_ATTEMPTS), retry=retry_if_exception(_token_refused),
+                            before_sleep=self._refresh_token)
         try:
-            return fn(*args, **kw)
-        except WeChatClientException as exc:
-            if exc.errcode in TOKEN_ERRORS:
-                self.session.delete(self.access_token_key)
-                self.fetch_access_token()
-                return fn(*args, **kw)
-            raise
+            return retrying(fn, *args, **kw)
+        except RetryError as exc:
+            last = exc.last_attempt.exception()
+            errcode = last.errcode if isinstance(last, WeChatClientException) else None
+            raise TokenRejected(errcode, f"WeCom refused the access token {TOKEN_ATTEMPTS} times, a fresh one "
+                                         "included; check the app secret and trusted IPs", client=self) from last
 
     def download(self, media_id: str, limit: int) -> tuple[bytes | None, int, str, str]:
         """(data or None when over the limit, size, content type, file name) via media/get on our base."""
+        return self.call(self._download, media_id, limit)
+
+    def _download(self, media_id: str, limit: int) -> tuple[bytes | None, int, str, str]:
         res = self._http.get(self.API_BASE_URL + "media/get", params={"access_token": self._token(), "media_id": media_id},
                              stream=True, timeout=30)
         res.raise_for_status()
         ctype = res.headers.get("Content-Type", "application/octet-stream").split(";")[0]
         if ctype in ("application/json", "text/plain"):
             body = res.json()
-            if body.get("errcode") in TOKEN_ERRORS:
-                self.session.delete(self.access_token_key)
-                self.fetch_access_token()
-                return self.download(media_id, limit)
+            res.close()
             raise WeChatClientException(body.get("errcode"), body.get("errmsg"), client=self)
         name = "file"
         disp = res.headers.get("Content-Disposition", "")
@@ -110,13 +131,18 @@ class LianzuWeComClient(WeChatClient):
         return buf.getvalue(), buf.tell(), ctype, name
 
     def upload(self, kind: str, filename: str, data: bytes) -> str:
-        f = io.BytesIO(data)
-        f.name = filename
-        return self.call(self.media.upload, kind, f)["media_id"]
+        def once() -> dict[str, Any]:  # a fresh file each attempt: a retry must not send a read-out one
+            f = io.BytesIO(data)
+            f.name = filename
+            return self.media.upload(kind, f)
+
+        return self.call(once)["media_id"]
 
 
 def as_delivery_error(exc: Exception) -> DeliveryError:
     """Map WeCom's answers onto what the delivery worker understands (no address, no content)."""
+    if isinstance(exc, TokenRejected):
+        return DeliveryError(f"wecom access token refused after a refresh ({exc.errcode})")
     if isinstance(exc, WeChatClientException):
         if exc.errcode in RATE_ERRORS:
             return DeliveryError(f"wecom rate limit {exc.errcode}", retry_after=60)

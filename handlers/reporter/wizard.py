@@ -38,12 +38,9 @@ class S(enum.Enum):
     contact = "contact"
     confirm = "confirm"
 
-# What the platform itself can see, per channel: said plainly before the reporter chooses.
-PLATFORM_NOTE = {
-    "telegram": N_("Telegram itself can see that your account wrote to this bot, but not what we store."),
-    "wecom": N_("Your enterprise's WeCom administrators may be able to see that you wrote to this app."),
-    "console": N_("This terminal is operated locally; nothing about you is recorded."),
-}
+
+# What the platform itself can see, said plainly before the reporter chooses: each channel's
+# own note (ctx.deps.platform_notes), or this one.
 DEFAULT_PLATFORM_NOTE = N_("The chat platform itself can see that you wrote to this service, but not what we store.")
 REJECT_WORDS = {
     "too_large": N_("That file is too large (the limit is {mb} MB). It was not added; the rest of your report is kept."),

@@ -31,6 +31,8 @@ class ApiStandIn:
     card_updates: list[dict[str, Any]] = field(default_factory=list)
     media: dict[str, tuple[bytes, str, str]] = field(default_factory=dict)
     fail_next: list[int] = field(default_factory=list)  # errcodes to answer message/send with
+    refuse_all_tokens: bool = False  # every access token is refused, fresh ones included
+    token_refusals: int = 0
 
     def app(self) -> web.Application:
         a = web.Application(client_max_size=64 * 1024 * 1024)
@@ -43,7 +45,10 @@ class ApiStandIn:
 
     def _token_ok(self, request: web.Request) -> bool:
         t = request.query.get("access_token", "")
-        return t.startswith("T") and t not in self.expired
+        if self.refuse_all_tokens or not t.startswith("T") or t in self.expired:
+            self.token_refusals += 1
+            return False
+        return True
 
     async def gettoken(self, request: web.Request) -> web.Response:
         if request.query.get("corpid") != CORP_ID or request.query.get("corpsecret") != SECRET:
