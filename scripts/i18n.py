@@ -69,7 +69,9 @@ def update() -> None:
                         m.string = m.id
             cat.obsolete.clear()
             with po.open("wb") as fh:
-                write_po(fh, cat, width=100, omit_header=False, sort_output=False)
+                # Sorted and without line numbers: catalogs change only when strings do, so parallel
+                # work rarely collides in them.
+                write_po(fh, cat, width=100, omit_header=False, sort_output=True, include_lineno=False)
         print(f"{domain}: {len(template)} messages")
 
 
