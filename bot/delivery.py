@@ -86,7 +86,7 @@ class DeliveryWorker:
             for oid in (await s.scalars(q)).all():
                 res = await s.execute(update(Outbox).where(Outbox.id == oid, due).values(
                     status=OutboxStatus.sending.value, locked_until=now + self.claim_lease, attempts=Outbox.attempts + 1))
-                if res.rowcount == 1:  # type: ignore[attr-defined]
+                if res.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE returns a CursorResult; execute() is typed as Result
                     claimed.append(oid)
         return claimed
 

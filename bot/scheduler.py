@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.tasks import cancel_quietly
 from handlers.deps import Deps
+from handlers.reporter.tips import purge_orphan_attachments
 from handlers.schedule import digest as digest_mod
 from handlers.schedule.ticker import tick
-from handlers.reporter.tips import purge_orphan_attachments
 from handlers.state import purge_expired
 from handlers.workdays import is_workday
 from storage.db import sync_url
@@ -44,7 +44,7 @@ async def take_lease(sm: async_sessionmaker[AsyncSession], owner: str, now: date
             SchedulerLease.name == LEASE_NAME,
             (SchedulerLease.owner == owner) | (SchedulerLease.expires_at < now),
         ).values(owner=owner, expires_at=until))
-        if res.rowcount == 1:  # type: ignore[attr-defined]
+        if res.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE returns a CursorResult; execute() is typed as Result
             return True
         if await s.get(SchedulerLease, LEASE_NAME) is None:
             try:

@@ -13,8 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.channels import console
 from bot.channels.registry import CHANNELS
-from handlers.policy import PolicyError, load_policy
 from handlers.config import Config
+from handlers.policy import PolicyError, load_policy
 
 CHANNEL_SETTINGS = tuple(c.settings for c in CHANNELS if c.settings is not None)
 
@@ -23,7 +23,7 @@ class SettingsError(Exception):
     """Raised with a readable message naming each wrong setting."""
 
 
-class Settings(Config, *CHANNEL_SETTINGS, BaseSettings):  # type: ignore[misc]
+class Settings(Config, *CHANNEL_SETTINGS, BaseSettings):  # type: ignore[misc]  # bases from the channel registry: mypy cannot see a starred base list
     model_config = SettingsConfigDict(
         env_prefix="LIANZU_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
@@ -53,7 +53,7 @@ class Settings(Config, *CHANNEL_SETTINGS, BaseSettings):  # type: ignore[misc]
 def load_settings(**overrides: object) -> Settings:
     """Build settings, turning validation errors into one readable message."""
     try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]  # keyword overrides are checked by pydantic, not mypy
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

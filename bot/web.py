@@ -6,9 +6,11 @@ channel added a route.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 log = logging.getLogger("lianzu.web")
 
@@ -22,7 +24,7 @@ class WebServer:
         self._runner: web.AppRunner | None = None
         self.routes_added = False
 
-    def add_route(self, method: str, path: str, handler) -> None:  # type: ignore[no-untyped-def]
+    def add_route(self, method: str, path: str, handler: Handler) -> None:
         self.app.router.add_route(method, path, handler)
         self.routes_added = True
 
@@ -34,7 +36,8 @@ class WebServer:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         if self.port == 0:  # tests: learn the port the OS chose
-            server = site._server  # type: ignore[attr-defined]
+            server = site._server
+            assert isinstance(server, asyncio.base_events.Server)
             self.port = server.sockets[0].getsockname()[1]
         log.info("web server on %s:%d", self.host, self.port)
 

@@ -12,7 +12,7 @@ import mimetypes
 import sys
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -82,7 +82,7 @@ class ConsoleChannel:
             text=text,
             attachment=attachment,
             numbered_menus=True,
-            received_at=datetime.now(timezone.utc),
+            received_at=datetime.now(UTC),
         )
 
     async def handle_line(self, line: str) -> bool:

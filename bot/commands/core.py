@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.app import build_app, prepare_database
+from bot.app import App, build_app, prepare_database
 from bot.settings import Settings
 from handlers.i18n import compile_catalogs
 from storage import migrate
@@ -112,5 +112,5 @@ async def run(settings: Settings) -> int:
     return 0
 
 
-def _has_other_channels(app) -> bool:  # type: ignore[no-untyped-def]
+def _has_other_channels(app: App) -> bool:
     return any(name != "console" for name in app.channels)

@@ -9,6 +9,7 @@ import io
 import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import true
 
@@ -44,8 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_report)
 
 
-def table(cur: dict, yoy: dict, prev: dict) -> list[list[object]]:  # type: ignore[type-arg]
-    out: list[list[object]] = [HEADER]
+def table(cur: dict[str, Any], yoy: dict[str, Any], prev: dict[str, Any]) -> list[list[object]]:
+    out: list[list[object]] = [list(HEADER)]
     for key, label in ROWS:
         a, b, c = cur.get(key, 0), yoy.get(key, 0), prev.get(key, 0)
         out.append([label, a, b, ratio(a, b), c, ratio(a, c)])
@@ -65,7 +66,7 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     p = Period(datetime.combine(a, time(0), tzinfo=tz), datetime.combine(b + timedelta(days=1), time(0), tzinfo=tz),
                f"{a}..{b}")
 
-    async def go():  # type: ignore[no-untyped-def]
+    async def go() -> list[dict[str, Any]]:
         engine = make_engine(settings.database_url)
         try:
             async with make_sessionmaker(engine)() as s:

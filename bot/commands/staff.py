@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import datetime, timedelta, timezone
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from handlers.cases import binding
@@ -32,9 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--expect-head", help="head hash printed by an earlier run")
     v.set_defaults(func=cmd_verify)
 
+T = TypeVar("T")
 
-def _run(settings: Settings, fn):  # type: ignore[no-untyped-def]
-    async def go():  # type: ignore[no-untyped-def]
+
+def _run(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def go() -> T:
         engine = make_engine(settings.database_url)
         try:
             async with make_sessionmaker(engine)() as session, session.begin():
@@ -46,7 +52,7 @@ def _run(settings: Settings, fn):  # type: ignore[no-untyped-def]
 
 
 def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     code = _run(settings, lambda s: binding.invite(s, args.login, now=now, ttl=timedelta(hours=settings.invite_ttl_hours),
                                                    salt=settings.salt))
     if code is None:

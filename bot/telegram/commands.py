@@ -23,7 +23,7 @@ def menu(dispatcher: Dispatcher, language: str) -> list[BotCommand]:
     specs = sorted((s for s in dispatcher.commands.values()
                     if s.help and s.audience is not Audience.staff and not s.roles and _NAME.match(s.name)),
                    key=lambda s: (s.order, s.name))
-    return [BotCommand(command=s.name, description=_(s.help)[:COMMAND_DESCRIPTION_CHARS]) for s in specs]
+    return [BotCommand(command=s.name, description=_(s.help or s.name)[:COMMAND_DESCRIPTION_CHARS]) for s in specs]
 
 
 async def publish(bot: Bot, dispatcher: Dispatcher, default_language: str) -> None:

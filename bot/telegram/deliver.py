@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Bot
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import BufferedInputFile
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 
 from bot.telegram.render import keyboard, text_parts
 from handlers.events import Reply
@@ -34,7 +34,7 @@ async def deliver(bot: Bot, chat_id: int | str, reply: Reply, *, edit_message_id
             await bot.send_document(chat_id, upload)
 
 
-async def _edit(bot: Bot, chat_id: int | str, message_id: int, text: str, kb) -> bool:  # type: ignore[no-untyped-def]
+async def _edit(bot: Bot, chat_id: int | str, message_id: int, text: str, kb: InlineKeyboardMarkup | None) -> bool:
     """True when the pressed message now shows the reply (or already did)."""
     try:
         await bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id,

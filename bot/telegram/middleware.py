@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
@@ -40,7 +40,7 @@ class EventMiddleware(BaseMiddleware):
             ref = translate.file_ref(update.message)
             if ref is not None and translate.chat_type(update.message.chat) == "private":
                 attachment = await self.fetch(data["bot"], ref)
-        event = translate.to_event(update, attachment, received_at=datetime.now(timezone.utc))
+        event = translate.to_event(update, attachment, received_at=datetime.now(UTC))
         if event is None:
             return None  # nobody to answer; nothing is read or stored
         data[EVENT_KEY] = event

@@ -49,9 +49,9 @@ def file_ref(message: Message) -> FileRef | None:
         v = message.voice
         return FileRef(v.file_id, f"voice_{message.message_id}.ogg", v.mime_type or "audio/ogg", v.file_size, "voice")
     if message.video is not None:
-        v = message.video
-        return FileRef(v.file_id, v.file_name or f"video_{message.message_id}.mp4", v.mime_type or "video/mp4",
-                       v.file_size, "video")
+        vid = message.video
+        return FileRef(vid.file_id, vid.file_name or f"video_{message.message_id}.mp4", vid.mime_type or "video/mp4",
+                       vid.file_size, "video")
     if message.audio is not None:
         a = message.audio
         return FileRef(a.file_id, a.file_name or "audio", a.mime_type or "audio/mpeg", a.file_size, "other")

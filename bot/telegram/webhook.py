@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram import Dispatcher as AiogramDispatcher
@@ -17,7 +18,7 @@ log = logging.getLogger("lianzu.telegram")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def make_handler(dp: AiogramDispatcher, bot: Bot, secret: str):  # type: ignore[no-untyped-def]
+def make_handler(dp: AiogramDispatcher, bot: Bot, secret: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     expected = secret.encode()
 
     async def handle(request: web.Request) -> web.Response:

@@ -7,7 +7,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 import xmltodict
 from aiohttp import web
@@ -79,7 +80,7 @@ class WeComCallback:
         task.add_done_callback(self.tasks.discard)
         return web.Response(text="")
 
-    async def _work(self, msg: dict) -> None:  # type: ignore[type-arg]
+    async def _work(self, msg: dict[str, Any]) -> None:
         try:
             event = await self._event(msg)
             if event is None:
@@ -93,11 +94,11 @@ class WeComCallback:
         except Exception:
             log.exception("wecom message could not be handled")  # content and sender are not logged
 
-    async def _event(self, msg: dict) -> InboundEvent | None:  # type: ignore[type-arg]
+    async def _event(self, msg: dict[str, Any]) -> InboundEvent | None:
         user = str(msg["FromUserName"])
         mtype = msg.get("MsgType")
         base = dict(channel=CHANNEL, sender=Sender(channel=CHANNEL, external_id=user), numbered_menus=self.numbered,
-                    received_at=datetime.now(timezone.utc))
+                    received_at=datetime.now(UTC))
         if mtype == "event":
             ev = msg.get("Event", "")
             key = f"{user}:{msg.get('CreateTime')}:{ev}"

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import create_engine, delete, select
+from sqlalchemy import create_engine, delete, insert, select
 from sqlalchemy.engine import Engine
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception, stop_after_attempt
 from wechatpy.enterprise import WeChatClient
@@ -50,14 +51,14 @@ class DbTokenStorage(SessionStorage):
             row = c.execute(select(ChannelToken.value, ChannelToken.expires_at).where(ChannelToken.name == key)).first()
         if row is None:
             return default
-        exp = row[1] if row[1].tzinfo else row[1].replace(tzinfo=timezone.utc)
-        return row[0] if exp > datetime.now(timezone.utc) + timedelta(seconds=60) else default
+        exp = row[1] if row[1].tzinfo else row[1].replace(tzinfo=UTC)
+        return row[0] if exp > datetime.now(UTC) + timedelta(seconds=60) else default
 
     def set(self, key: str, value: Any, ttl: int | None = None) -> None:
-        exp = datetime.now(timezone.utc) + timedelta(seconds=ttl or 7200)
+        exp = datetime.now(UTC) + timedelta(seconds=ttl or 7200)
         with self.engine.begin() as c:
             c.execute(delete(ChannelToken).where(ChannelToken.name == key))
-            c.execute(ChannelToken.__table__.insert().values(name=key, value=value, expires_at=exp))
+            c.execute(insert(ChannelToken).values(name=key, value=value, expires_at=exp))
 
     def delete(self, key: str) -> None:
         with self.engine.begin() as c:
@@ -91,7 +92,7 @@ class LianzuWeComClient(WeChatClient):
         self.session.delete(self.access_token_key)
         self.fetch_access_token()
 
-    def call(self, fn, *args: Any, **kw: Any) -> Any:  # type: ignore[no-untyped-def]
+    def call(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         """``fn(*args, **kw)``; refused for its token, refresh the token and try once more."""
         retrying = Retrying(stop=stop_after_attempt(TOKEN_ATTEMPTS), retry=retry_if_exception(_token_refused),
                             before_sleep=self._refresh_token)
@@ -152,5 +153,5 @@ def as_delivery_error(exc: Exception) -> DeliveryError:
     return DeliveryError(f"wecom unreachable: {type(exc).__name__}")
 
 
-async def in_thread(fn, *args: Any, **kw: Any) -> Any:  # type: ignore[no-untyped-def]
+async def in_thread(fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
     return await asyncio.to_thread(fn, *args, **kw)
