@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from handlers.deps import Deps
+from handlers.i18n import gettext_for
 from handlers.schedule.ticker import tick
 from storage.models import Case, Deadline, Escalation, Outbox
 from tests.cases.conftest import accept_and_confirm_team, bind_group, outbox_to, tip_case
@@ -41,7 +42,10 @@ async def test_reminders_come_before_the_deadline_and_escalations_after_once_per
     assert await run_tick(deps) == (1, 0)
     assert await run_tick(deps) == (0, 0)  # never twice
     leads = await outbox_to(deps, "o02-lead")
-    assert leads and "Reminder" in leads[-1].payload["text"] or "提醒" in leads[-1].payload["text"]
+    _ = gettext_for(deps.config.default_language)  # the lead has no language of their own
+    assert [o.kind for o in leads] == ["reminder"]
+    assert leads[-1].payload["text"] == _("Reminder: case {ref} — {what} by {when}.").format(
+        ref=case.reference, what=_("accept or forward"), when="2026-03-09 23:59")  # Monday's deadline, end of day
     assert not await outbox_to(deps, "o01-lead")  # the conflicted lead is not reminded
     clock.advance(days=1)  # Friday: one working day before
     assert await run_tick(deps) == (1, 0)
