@@ -10,7 +10,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChatIdentity, Staff, StaffInvite
+from handlers.cases.service import _assignment_notice
+from handlers.config import Config
+from handlers.notify import notify_staff
+from storage.models import Assignment, AssignmentMember, Case, ChatIdentity, Deadline, Staff, StaffInvite, Unit
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed on phones
 CODE_LENGTH = 10
@@ -53,7 +56,31 @@ async def redeem(session: AsyncSession, code: str, *, channel: str, external_id:
         session.add(ChatIdentity(staff_id=inv.staff_id, channel=channel, external_id=external_id, bound_at=now))
     else:
         existing.staff_id, existing.blocked_at, existing.bound_at = inv.staff_id, None, now
+    await session.flush()
+    await queue_pending_notices(session, inv.staff_id, now)
     return "ok", staff
+
+
+async def queue_pending_notices(session: AsyncSession, staff_id: int, now: datetime) -> int:
+    """Queue the assignment notices the person still has to acknowledge (签收) for chats that have
+    not had them yet — a chat linked after the team was confirmed. Chats that already had a
+    notice are skipped by its dedupe key. Returns how many assignments were queued."""
+    config = session.info.get("config") or Config()
+    rows = (await session.execute(
+        select(AssignmentMember, Assignment, Case, Deadline)
+        .join(Assignment, Assignment.id == AssignmentMember.assignment_id)
+        .join(Case, Case.id == Assignment.case_id)
+        # The open 签收 deadline: met on acknowledging, cancelled by a new team, forwarding or concluding.
+        .join(Deadline, (Deadline.member_id == AssignmentMember.id) & (Deadline.kind == "acknowledge"))
+        .where(AssignmentMember.staff_id == staff_id, AssignmentMember.acknowledged_at.is_(None),
+               Assignment.status == "confirmed", Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None))
+        .order_by(Assignment.id, AssignmentMember.id)
+    )).all()
+    for member, assignment, case, deadline in rows:
+        unit = await session.get(Unit, case.unit_id) if case.unit_id else None
+        await notify_staff(session, staff_id, _assignment_notice(case, unit, member, assignment, deadline.due_at, config),
+                           kind="assignment", now=now, config=config, dedupe_key=f"assign:{assignment.id}:{member.id}")
+    return len(rows)
 
 
 async def bindings(session: AsyncSession) -> list[tuple[ChatIdentity, Staff]]:

@@ -65,12 +65,52 @@ async def test_routing_proposal_and_acknowledgement_end_to_end(chat, staff_chat,
     assert any("acknowledged" in n.payload["text"] or "签收" in n.payload["text"] for n in lead_notices)
 
 
-async def test_notices_reach_members_who_bound_later(chat, staff_chat, deps: Deps) -> None:
-    """Members with no bound chat simply have no outbox row; binding is the staff's step."""
+async def test_notices_reach_members_who_bound_later(chat, staff_chat, deps: Deps, clock) -> None:
+    """A member with no bound chat when the team is confirmed gets the assignment notice, with its
+    签收 button, as soon as they link a chat; once acknowledged, a chat linked later gets nothing."""
+    from datetime import timedelta
+
+    from handlers.cases import binding
+    from storage.models import ChatIdentity
+
     case = await tip_case(chat, deps)
-    lead = await accept_and_confirm_team(staff_chat, case)
+    await accept_and_confirm_team(staff_chat, case)
     async with deps.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(CaseTransition).where(CaseTransition.case_id == case.id)) == 3
+        a = (await s.scalars(select(Assignment).where(Assignment.status == "confirmed"))).one()
+        member = (await s.scalars(select(AssignmentMember).where(AssignmentMember.assignment_id == a.id,
+                                                                  AssignmentMember.role == "member")
+                                  .order_by(AssignmentMember.id))).first()
+        login = (await s.get(Staff, member.staff_id)).login
+    assert await outbox_to(deps, login) == []  # no chat to send it to yet
+
+    async def bind(external_id: str):  # type: ignore[no-untyped-def]
+        async with deps.sessionmaker() as s, s.begin():
+            code = await binding.invite(s, login, now=deps.clock.now(), ttl=timedelta(hours=1), salt=deps.config.salt)
+        phone = chat(external_id)
+        await phone.send(f"/bind {code}")
+        async with deps.sessionmaker() as s:
+            ident = await s.scalar(select(ChatIdentity).where(ChatIdentity.external_id == external_id))
+        assert ident is not None and ident.staff_id == member.staff_id
+        return phone, ident
+
+    clock.advance(days=1)  # the next morning, the 签收 deadline still open
+    phone, ident = await bind(f"later-{login}")
+    notices = await outbox_to(deps, login)
+    assert [(n.kind, n.identity_id) for n in notices] == [("assignment", ident.id)]
+    text = notices[0].payload["text"]
+    assert case.reference in text and "交通警察总队" in text and "组员" in text  # reference, unit, role
+    assert "签收期限：2026-03-03 23:59" in text  # the deadline set at confirmation, not one from today
+    assert "收受好处费" not in str(notices[0].payload)  # never tip content
+    assert notices[0].payload["buttons"][0][0]["data"] == f"a:ack:{member.id}"
+    _tablet, second = await bind(f"tablet-{login}")  # a second chat: it gets the notice, the first not again
+    assert [(n.kind, n.identity_id) for n in await outbox_to(deps, login)] == [("assignment", ident.id),
+                                                                              ("assignment", second.id)]
+    await press_data(phone, f"a:ack:{member.id}")
+    async with deps.sessionmaker() as s:
+        assert (await s.get(AssignmentMember, member.id)).acknowledged_at is not None
+    await bind(f"laptop-{login}")  # acknowledged: a chat linked now gets no assignment notice
+    assert [n.kind for n in await outbox_to(deps, login)] == ["assignment", "assignment"]
 
 
 async def test_illegal_transition_says_what_is_allowed(chat, staff_chat, deps: Deps) -> None:
