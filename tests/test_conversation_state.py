@@ -61,7 +61,7 @@ async def test_conversation_survives_a_restart(deps: Deps) -> None:
     engine = make_engine(deps.config.database_url)
     deps2 = Deps(config=deps.config, sessionmaker=make_sessionmaker(engine), clock=deps.clock, sealer=Sealer(deps.config.keyring))
     c2 = Chat(with_survey(deps2), history=c.history)
-    replies = await c2.press("blue")
+    replies = await c2.press_value("blue")
     assert replies[0].text == "Ada likes blue"
     await engine.dispose()
 
@@ -82,7 +82,7 @@ async def test_draft_expires_after_the_configured_time(deps: Deps, clock) -> Non
     await c.send("/survey")
     await c.send("Ada")
     clock.advance(hours=deps.config.draft_ttl_hours + 1)
-    replies = await c.press("blue")
+    replies = await c.press_value("blue")
     assert "过期" in replies[0].text
     async with deps.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(ConversationState)) == 0
@@ -102,7 +102,7 @@ async def test_typing_instead_of_pressing_keeps_the_step(deps: Deps) -> None:
     await c.send("/survey")
     await c.send("Ada")
     assert (await c.send("green"))[0].text == "please press a button"
-    assert (await c.press("red"))[0].text == "Ada likes red"
+    assert (await c.press_value("red"))[0].text == "Ada likes red"
 
 
 async def test_button_from_an_older_conversation_is_stale(deps: Deps) -> None:

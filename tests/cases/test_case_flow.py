@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from handlers.deps import Deps
+from handlers.i18n import N_
 from storage.models import (
     Assignment,
     AssignmentMember,
@@ -29,13 +30,13 @@ async def test_routing_proposal_and_acknowledgement_end_to_end(chat, staff_chat,
     lead = await staff_chat("o02-lead")
     await lead.send("/my")
     assert case.reference in lead.last
-    await lead.press(case.reference)
+    await lead.press_label(case.reference)
     assert "收受好处费" in lead.text() and "匿名" in lead.text()
-    await lead.press("受理")
-    await lead.press("组")  # "Propose a team" / 提出办理组
+    await lead.press(N_("Accept (受理)"))
+    await lead.press(N_("Propose a team"))
     proposal = lead.last
     assert "o01-lead" in proposal and "o01-f1" in proposal  # exclusions are listed with their reason
-    await lead.press("✔")
+    await lead.press(N_("✔ Confirm"))
     async with deps.sessionmaker() as s:
         a = (await s.scalars(select(Assignment).where(Assignment.status == "confirmed"))).one()
         members = (await s.scalars(select(AssignmentMember).where(AssignmentMember.assignment_id == a.id))).all()
@@ -125,15 +126,15 @@ async def test_conflicted_person_cannot_be_added_and_the_reason_is_named(chat, s
     case = await tip_case(chat, deps)
     lead = await staff_chat("o02-lead")
     await lead.send(f"/case {case.reference}")
-    await lead.press("受理")
-    await lead.press("组")
-    await lead.press("Change") if "Change the team" in lead.buttons() else await lead.press("调整")
+    await lead.press(N_("Accept (受理)"))
+    await lead.press(N_("Propose a team"))
+    await lead.press(N_("Change the team"))
     await lead.send("+o01-f2")
     assert "o01" not in lead.last.split("\n")[0]
     text = lead.text(lead.history[-2:])
     assert "stationed" in text or "派驻" in text
     await lead.send("liaison o01-f2")  # local staff may join as liaison
-    await lead.press("确认") if "确认此组" in lead.buttons() else await lead.press("Confirm this team")
+    await lead.press(N_("Confirm this team"))
     await lead.send("需要本地联络员")
     async with deps.sessionmaker() as s:
         a = (await s.scalars(select(Assignment).where(Assignment.status == "confirmed"))).one()
@@ -154,23 +155,23 @@ async def test_declared_relationship_with_a_named_person_excludes(chat, staff_ch
     case = await tip_case(chat, deps, people="王某某，处长")
     lead = await staff_chat("o02-lead")
     await lead.send(f"/case {case.reference}")
-    await lead.press("受理")
-    await lead.press("组")
+    await lead.press(N_("Accept (受理)"))
+    await lead.press(N_("Propose a team"))
     assert declarer.login in lead.last
 
 
 async def test_unknown_unit_goes_to_intake_for_supervisors(chat, staff_chat, deps: Deps) -> None:
     c = chat()
     await to_files_step(c, "某个单位的问题")
-    await c.press("跳过")
-    await c.press("匿名举报")
-    await c.press("提交")
+    await c.press(N_("Skip"))
+    await c.press(N_("Anonymous"))
+    await c.press(N_("✔ Submit"))
     sup = await staff_chat("sup1")
     await sup.send("/intake")
     ref = sup.buttons()[0]
-    await sup.press(ref)
+    await sup.press_label(ref)
     await sup.send("财政")
-    await sup.press("省财政厅")
+    await sup.press_label("省财政厅")
     assert "省财政厅" in sup.last
     async with deps.sessionmaker() as s:
         case = (await s.scalars(select(Case))).one()
@@ -194,7 +195,7 @@ async def test_question_to_the_reporter_and_the_answer_notifies_the_team(chat, s
         assert (await s.scalars(select(TipQuestion))).one().case_id == case.id
     await reporter.send(f"/check {receipt}")
     assert "具体金额是多少？" in reporter.last
-    await reporter.press("回答问题 1")
+    await reporter.press(N_("Answer question {n}"), n=1)
     await reporter.send("五万元。")
     notices = await outbox_to(deps, "o02-lead")
     assert any(case.reference in n.payload["text"] and "五万元" not in n.payload["text"] for n in notices[-2:])
@@ -208,7 +209,7 @@ async def test_every_read_and_change_is_audited_and_the_chain_verifies(chat, sta
     case = await tip_case(chat, deps)
     lead = await staff_chat("o02-lead")
     await lead.send(f"/case {case.reference}")
-    await lead.press("受理")
+    await lead.press(N_("Accept (受理)"))
     async with deps.sessionmaker() as s:
         actions = [e.action for e in (await s.scalars(select(AuditEntry).order_by(AuditEntry.id))).all()]
         assert "view" in actions and "transition:accepted" in actions

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from handlers.deps import Deps
-from handlers.i18n import gettext_for
+from handlers.i18n import N_, gettext_for
 from handlers.schedule.ticker import tick
 from storage.models import Case, Deadline, Escalation, Outbox
 from tests.cases.conftest import accept_and_confirm_team, bind_group, outbox_to, tip_case
@@ -68,7 +68,7 @@ async def test_acceptance_meets_the_deadline_and_stops_everything(chat, staff_ch
     case = await tip_case(chat, deps)
     lead = await staff_chat("o02-lead")
     await lead.send(f"/case {case.reference}")
-    await lead.press("受理")
+    await lead.press(N_("Accept (受理)"))
     clock.advance(days=10)
     assert await run_tick(deps) == (0, 0)
     async with deps.sessionmaker() as s:
