@@ -17,7 +17,7 @@ from handlers.cases import binding
 from handlers.deps import Deps
 from handlers.i18n import N_
 from handlers.schedule.digest import send_digests
-from storage.models import Case, Tip
+from storage.models import Case, Staff, Tip
 from tests.reporter.conftest import jpeg_with_gps
 from tests.reporter.scanner import find_leaks
 from tests.telegram.conftest import Phone, Running
@@ -61,7 +61,10 @@ async def bind_over_telegram(p: Phone, deps: Deps, login: str) -> None:
         code = await binding.invite(s, login, now=deps.clock.now(), ttl=timedelta(hours=1), salt=deps.config.salt)
     assert code
     texts = await p.send(f"/bind {code}")
-    assert "已" in texts[-1] or "linked" in texts[-1], texts
+    async with deps.sessionmaker() as s:
+        name = await s.scalar(select(Staff.name).where(Staff.login == login))
+    _ = await p.gettext()  # now the staff member's language
+    assert texts[-1] == _("This chat is now linked to {name}. Send /help to see your commands.").format(name=name), texts
 
 
 async def test_anonymous_tip_receipt_and_check_leave_no_trace_of_the_sender(tg: Running, deps: Deps, caplog) -> None:
