@@ -19,8 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import DEMO_ORG
-from handlers.app import make_deps, make_dispatcher
 from bot.channels.registry import platform_notes
+from handlers.app import make_deps, make_dispatcher
 from handlers.clock import ManualClock
 from handlers.config import Config
 from handlers.deps import Deps

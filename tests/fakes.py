@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import gettext
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 
+from handlers.config import SUPPORTED_LANGUAGES
 from handlers.dispatcher import Dispatcher
-from handlers.events import InboundEvent, InboundFile, Reply, Sender
+from handlers.events import Button, InboundEvent, InboundFile, Reply, Sender
+from handlers.i18n import Gettext, gettext_for, translation
 
 
 def make_event(
@@ -41,6 +46,50 @@ def make_file(data: bytes, *, filename: str = "evidence.pdf", content_type: str 
                        data=data, kind=kind)  # type: ignore[arg-type]
 
 
+def button_value(data: str) -> str:
+    """The value at the end of button data: ``c:<token>:<value>``, ``a:<name>:<arg>``, ``cmd:<command>``."""
+    kind, _sep, rest = data.partition(":")
+    if kind in ("c", "a"):
+        return rest.partition(":")[2]
+    return rest if kind == "cmd" else data
+
+
+def label_for(_: Gettext, msgid: str, **params: object) -> str:
+    """The label a catalog msgid has in a language (``params`` fill its ``{placeholders}``).
+
+    Refuses anything that is not a msgid, such as a Chinese label: every msgid has a Chinese
+    translation that differs from it (the translations test keeps them complete)."""
+    if gettext_for("zh_CN")(msgid) == msgid:
+        raise AssertionError(f"{msgid!r} is not a msgid of the catalog: press by msgid or by value")
+    text = _(msgid)
+    return text.format(**params) if params else text
+
+
+@cache
+def _translated_words() -> frozenset[str]:
+    words: set[str] = set()
+    for language in SUPPORTED_LANGUAGES:
+        t: gettext.NullTranslations | None = translation(language)
+        while t is not None:
+            words.update(v for k, v in getattr(t, "_catalog", {}).items() if k and isinstance(v, str))
+            t = t._fallback  # type: ignore[attr-defined]
+    return frozenset(words)
+
+
+def data_label(label: str) -> str:
+    """``label`` itself, if it is data (a unit's name, a case reference) and not a translation."""
+    if label in _translated_words():
+        raise AssertionError(f"{label!r} is a translated word: press by msgid or by value")
+    return label
+
+
+async def language_of(dispatcher: Dispatcher, event: InboundEvent) -> str:
+    """The language the dispatcher answers this sender in now (staff setting, chat preference,
+    platform language, default), asked of the dispatcher itself."""
+    async with dispatcher.deps.sessionmaker() as s:
+        return await dispatcher._language(s, event, await dispatcher._actor(s, event))
+
+
 @dataclass
 class Chat:
     """One person's chat with the bot, driven like a phone: send text, press buttons."""
@@ -65,21 +114,47 @@ class Chat:
     async def attach(self, file: InboundFile) -> list[Reply]:
         return await self.send(None, attachment=file)
 
-    async def press(self, label: str) -> list[Reply]:
-        """Press the button whose label contains ``label`` in the latest reply that has buttons."""
+    async def gettext(self) -> Gettext:
+        """Translations in the language this chat is answered in now."""
+        return gettext_for(await language_of(self.dispatcher, self._event()))
+
+    async def press(self, msgid: str, **params: object) -> list[Reply]:
+        """Press the button labelled with the catalog's ``msgid`` as translated into this chat's
+        language, exactly: ``press(N_("Done"))``, ``press(N_("Answer question {n}"), n=1)``."""
+        label = label_for(await self.gettext(), msgid, **params)
+        return await self._press(lambda b: b.label == label, f"{msgid!r} ({label!r})")
+
+    async def press_value(self, value: str) -> list[Reply]:
+        """Press the button whose data ends in ``value`` (see :func:`button_value`)."""
+        return await self._press(lambda b: button_value(b.data) == value, f"with value {value!r}")
+
+    async def press_label(self, label: str) -> list[Reply]:
+        """Press the button labelled exactly ``label``: only for labels that are data (a unit's
+        name from the organisation file, a case reference), never for words a translator owns."""
+        data_label(label)
+        return await self._press(lambda b: b.label == label, repr(label))
+
+    async def _press(self, match: Callable[[Button], bool], what: str) -> list[Reply]:
+        """Press the first matching button of the latest reply that has buttons."""
         for reply in reversed(self.history):
             for b in reply.flat_buttons():
-                if label in b.label:
+                if match(b):
                     return await self.send(None, button=b.data)
             if reply.buttons:
                 break
-        raise AssertionError(f"no button {label!r} in {self.buttons()}")
+        raise AssertionError(f"no button {what} in {self.buttons()} {self.button_values()}")
 
-    def buttons(self) -> list[str]:
+    def _latest_buttons(self) -> list[Button]:
         for reply in reversed(self.history):
             if reply.buttons:
-                return [b.label for b in reply.flat_buttons()]
+                return reply.flat_buttons()
         return []
+
+    def buttons(self) -> list[str]:
+        return [b.label for b in self._latest_buttons()]
+
+    def button_values(self) -> list[str]:
+        return [button_value(b.data) for b in self._latest_buttons()]
 
     @property
     def last(self) -> str:

@@ -17,7 +17,7 @@ from bot.services import start_services
 from bot.settings import Settings, load_settings
 from handlers.clock import ManualClock
 from handlers.events import Reply
-from handlers.i18n import gettext_for
+from handlers.i18n import N_, gettext_for
 from storage.models import ChatIdentity, Staff
 from tests.conftest import TEST_KEYS, TEST_SALT
 from tests.fakes import Chat
@@ -77,7 +77,7 @@ async def test_a_new_channel_needs_only_its_spec_and_one_registry_line(demo_db_u
         # The tip wizard tells a reporter on it what the platform can see.
         c = Chat(dispatcher=app.dispatcher, external_id="someone", channel="pigeon")
         await to_files_step(c)
-        replies = await c.press("跳过")
+        replies = await c.press(N_("Skip"))
         assert PIGEON_NOTE in replies[-1].text
     finally:
         await app.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 from bot.channels.console import ConsoleChannel
+from handlers.i18n import N_, gettext_for
+from tests.fakes import label_for, language_of
 
 
 async def test_console_session(dispatcher) -> None:
@@ -29,7 +31,8 @@ async def test_console_menu_numbers_select_buttons(dispatcher) -> None:
     console = ConsoleChannel(dispatcher, out=out)
     await console.handle_line("/start")
     shown = out.getvalue()
-    number = next(line.split(".")[0] for line in shown.splitlines() if line.endswith("查看命令列表"))
+    label = label_for(gettext_for(await language_of(dispatcher, console.event())), N_("List the commands"))
+    number = next(line.split(".")[0] for line in shown.splitlines() if line.split(". ", 1)[-1] == label)
     out.truncate(0)
     await console.handle_line(number)  # the /start button "List the commands"
     assert "可用命令" in out.getvalue()

@@ -8,9 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from handlers.app import make_dispatcher
+from handlers.app import make_deps, make_dispatcher
 from handlers.context import Context
-from handlers.app import make_deps
 from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
 from handlers.router import Conversation, Router, Step
@@ -74,7 +73,7 @@ async def test_conversation_survives_a_restart(deps: Deps) -> None:
     engine = make_engine(deps.config.database_url)
     deps2 = make_deps(deps.config, make_sessionmaker(engine), deps.clock, Sealer(deps.config.keyring))
     c2 = Chat(with_survey(deps2), history=c.history)
-    replies = await c2.press("blue")
+    replies = await c2.press_value("blue")
     assert replies[0].text == "Ada likes blue"
     await engine.dispose()
 
@@ -95,7 +94,7 @@ async def test_draft_expires_after_the_configured_time(deps: Deps, clock) -> Non
     await c.send("/survey")
     await c.send("Ada")
     clock.advance(hours=deps.config.draft_ttl_hours + 1)
-    replies = await c.press("blue")
+    replies = await c.press_value("blue")
     assert "过期" in replies[0].text
     async with deps.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(ConversationState)) == 0
@@ -115,7 +114,7 @@ async def test_typing_instead_of_pressing_keeps_the_step(deps: Deps) -> None:
     await c.send("/survey")
     await c.send("Ada")
     assert (await c.send("green"))[0].text == "please press a button"
-    assert (await c.press("red"))[0].text == "Ada likes red"
+    assert (await c.press_value("red"))[0].text == "Ada likes red"
 
 
 async def test_button_from_an_older_conversation_is_stale(deps: Deps) -> None:

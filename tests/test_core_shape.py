@@ -4,7 +4,7 @@ whose missing dependencies fail at construction."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -86,10 +86,10 @@ def test_a_bad_policy_stops_start_up_naming_the_key(tmp_path: Path, old: str, ne
 def test_the_policy_is_the_one_source_of_due_dates(tmp_path: Path) -> None:
     tz = load_settings().tz
     policy = load_policy(_policy(tmp_path, "working_days = 5\n", "working_days = 7\n"), tz)
-    from handlers.workdays import add_working_days, working_days_between
+    from datetime import datetime
 
-    from datetime import datetime, timezone
-    start = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+    from handlers.workdays import add_working_days, working_days_between
+    start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
     assert policy.due("accept", start) == add_working_days(start, 7, tz)
     assert working_days_between(start, policy.due("accept", start), tz) == 7
 

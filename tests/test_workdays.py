@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from handlers.policy import load_policy
@@ -13,14 +13,14 @@ SH = ZoneInfo("Asia/Shanghai")
 
 def test_national_day_week_is_skipped_and_makeup_saturday_counts() -> None:
     # A tip on Wednesday 30 Sep 2026: 1-7 Oct are the National Day holiday.
-    start = datetime(2026, 9, 30, 2, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 9, 30, 2, 0, tzinfo=UTC)
     due = add_working_days(start, 1, SH).astimezone(SH)
     assert due.date().isoformat() == "2026-10-08"
     assert due.hour == 23
 
 
 def test_friday_evening_plus_one_working_day_is_monday() -> None:
-    friday_evening = datetime(2026, 3, 6, 12, 0, tzinfo=timezone.utc)  # 20:00 in Shanghai
+    friday_evening = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
     assert add_working_days(friday_evening, 1, SH).astimezone(SH).date().isoformat() == "2026-03-09"
 
 
@@ -32,7 +32,7 @@ def test_year_without_calendar_falls_back_to_weekends(caplog) -> None:
 
 
 def test_reminder_times_and_counting_are_consistent() -> None:
-    start = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
     due = add_working_days(start, 5, SH)
     assert working_days_between(start, due, SH) == 5
     two_before = subtract_working_days(due, 2, SH)

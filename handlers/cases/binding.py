@@ -53,6 +53,7 @@ async def redeem(session: AsyncSession, code: str, *, channel: str, external_id:
         session.add(ChatIdentity(staff_id=inv.staff_id, channel=channel, external_id=external_id, bound_at=now))
     else:
         existing.staff_id, existing.blocked_at, existing.bound_at = inv.staff_id, None, now
+    await session.flush()
     return "ok", staff
 
 

@@ -43,6 +43,7 @@ async def bind(ctx: Context, args: str) -> None:
         return
     ctx.lang = staff.language or ctx.lang
     await service.log(ctx.session, staff, None, "bind", ctx.clock.now(), channel=ctx.event.channel)
+    await service.queue_pending_notices(ctx.uow, staff.id)
     ctx.reply(ctx._("This chat is now linked to {name}. Send /help to see your commands.").format(name=staff.name))
 
 

@@ -26,6 +26,7 @@ from storage.models import (
     CaseNote,
     CaseSource,
     CaseState,
+    Deadline,
     Disposal,
     Escalation,
     MemberRole,
@@ -227,6 +228,26 @@ async def assignment_notice(uow: UnitOfWork, case: Case, member: AssignmentMembe
         return Reply(text="\n".join(lines), buttons=buttons)
 
     return render
+
+
+async def queue_pending_notices(uow: UnitOfWork, staff_id: int) -> int:
+    """Queue the assignment notices a person still owes a 签收 for, for chats that have not had
+    them yet (a chat linked after the team was confirmed); chats that had one are skipped by its
+    dedupe key. Returns how many assignments were queued."""
+    rows = (await uow.session.execute(
+        select(AssignmentMember, Assignment, Case)
+        .join(Assignment, Assignment.id == AssignmentMember.assignment_id)
+        .join(Case, Case.id == Assignment.case_id)
+        .where(AssignmentMember.staff_id == staff_id, AssignmentMember.acknowledged_at.is_(None),
+               Assignment.status == "confirmed",
+               # Still owed: an open deadline of this member (met by 签收, cancelled by a new team).
+               select(Deadline.id).where(Deadline.member_id == AssignmentMember.id, Deadline.met_at.is_(None),
+                                         Deadline.cancelled_at.is_(None)).exists())
+        .order_by(Assignment.id, AssignmentMember.id))).tuples().all()
+    for member, assignment, case in rows:
+        await uow.outbox.to_staff(staff_id, await assignment_notice(uow, case, member), kind="assignment",
+                                  dedupe_key=f"assign:{assignment.id}:{member.id}")
+    return len(rows)
 
 
 async def acknowledge(uow: UnitOfWork, staff: Staff, member_id: int) -> tuple[str, Case | None]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers.deps import Deps
+from handlers.i18n import N_
 from storage.models import Case, Outbox
 from tests.fakes import Chat
 from tests.reporter.conftest import file_anonymous_tip
@@ -45,7 +46,7 @@ async def accept_and_confirm_team(staff_chat, case: Case) -> Chat:  # type: igno
     the proposed team, by pressing buttons as on a phone."""
     lead = await staff_chat("o02-lead")
     await lead.send(f"/case {case.reference}")
-    await lead.press("受理")
-    await lead.press("组")  # 提出办理组
-    await lead.press("✔")
+    await lead.press(N_("Accept (受理)"))
+    await lead.press(N_("Propose a team"))
+    await lead.press(N_("✔ Confirm"))
     return lead

@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from handlers.deps import Deps
+from handlers.i18n import N_
 from storage.models import (
     Assignment,
     AssignmentMember,
     AuditEntry,
     Case,
     CaseTransition,
-    Office,
     Staff,
     TipQuestion,
     office_units,
@@ -29,13 +29,13 @@ async def test_routing_proposal_and_acknowledgement_end_to_end(chat, staff_chat,
     lead = await staff_chat("o02-lead")
     await lead.send("/my")
     assert case.reference in lead.last
-    await lead.press(case.reference)
+    await lead.press_label(case.reference)
     assert "收受好处费" in lead.text() and "匿名" in lead.text()
-    await lead.press("受理")
-    await lead.press("组")  # "Propose a team" / 提出办理组
+    await lead.press(N_("Accept (受理)"))
+    await lead.press(N_("Propose a team"))
     proposal = lead.last
     assert "o01-lead" in proposal and "o01-f1" in proposal  # exclusions are listed with their reason
-    await lead.press("✔")
+    await lead.press(N_("✔ Confirm"))
     async with deps.sessionmaker() as s:
         a = (await s.scalars(select(Assignment).where(Assignment.status == "confirmed"))).one()
         members = (await s.scalars(select(AssignmentMember).where(AssignmentMember.assignment_id == a.id))).all()
@@ -65,12 +65,52 @@ async def test_routing_proposal_and_acknowledgement_end_to_end(chat, staff_chat,
     assert any("acknowledged" in n.payload["text"] or "签收" in n.payload["text"] for n in lead_notices)
 
 
-async def test_notices_reach_members_who_bound_later(chat, staff_chat, deps: Deps) -> None:
-    """Members with no bound chat simply have no outbox row; binding is the staff's step."""
+async def test_notices_reach_members_who_bound_later(chat, staff_chat, deps: Deps, clock) -> None:
+    """A member with no bound chat when the team is confirmed gets the assignment notice, with its
+    签收 button, as soon as they link a chat; once acknowledged, a chat linked later gets nothing."""
+    from datetime import timedelta
+
+    from handlers.cases import binding
+    from storage.models import ChatIdentity
+
     case = await tip_case(chat, deps)
-    lead = await accept_and_confirm_team(staff_chat, case)
+    await accept_and_confirm_team(staff_chat, case)
     async with deps.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(CaseTransition).where(CaseTransition.case_id == case.id)) == 3
+        a = (await s.scalars(select(Assignment).where(Assignment.status == "confirmed"))).one()
+        member = (await s.scalars(select(AssignmentMember).where(AssignmentMember.assignment_id == a.id,
+                                                                  AssignmentMember.role == "member")
+                                  .order_by(AssignmentMember.id))).first()
+        login = (await s.get(Staff, member.staff_id)).login
+    assert await outbox_to(deps, login) == []  # no chat to send it to yet
+
+    async def bind(external_id: str):  # type: ignore[no-untyped-def]
+        async with deps.sessionmaker() as s, s.begin():
+            code = await binding.invite(s, login, now=deps.clock.now(), ttl=timedelta(hours=1), salt=deps.config.salt)
+        phone = chat(external_id)
+        await phone.send(f"/bind {code}")
+        async with deps.sessionmaker() as s:
+            ident = await s.scalar(select(ChatIdentity).where(ChatIdentity.external_id == external_id))
+        assert ident is not None and ident.staff_id == member.staff_id
+        return phone, ident
+
+    clock.advance(days=1)  # the next morning, the 签收 deadline still open
+    phone, ident = await bind(f"later-{login}")
+    notices = await outbox_to(deps, login)
+    assert [(n.kind, n.identity_id) for n in notices] == [("assignment", ident.id)]
+    text = notices[0].payload["text"]
+    assert case.reference in text and "交通警察总队" in text and "组员" in text  # reference, unit, role
+    assert "签收期限：2026-03-03 23:59" in text  # the deadline set at confirmation, not one from today
+    assert "收受好处费" not in str(notices[0].payload)  # never tip content
+    assert notices[0].payload["buttons"][0][0]["data"] == f"a:ack:{member.id}"
+    _tablet, second = await bind(f"tablet-{login}")  # a second chat: it gets the notice, the first not again
+    assert [(n.kind, n.identity_id) for n in await outbox_to(deps, login)] == [("assignment", ident.id),
+                                                                              ("assignment", second.id)]
+    await press_data(phone, f"a:ack:{member.id}")
+    async with deps.sessionmaker() as s:
+        assert (await s.get(AssignmentMember, member.id)).acknowledged_at is not None
+    await bind(f"laptop-{login}")  # acknowledged: a chat linked now gets no assignment notice
+    assert [n.kind for n in await outbox_to(deps, login)] == ["assignment", "assignment"]
 
 
 async def test_illegal_transition_says_what_is_allowed(chat, staff_chat, deps: Deps) -> None:
@@ -85,15 +125,15 @@ async def test_conflicted_person_cannot_be_added_and_the_reason_is_named(chat, s
     case = await tip_case(chat, deps)
     lead = await staff_chat("o02-lead")
     await lead.send(f"/case {case.reference}")
-    await lead.press("受理")
-    await lead.press("组")
-    await lead.press("Change") if "Change the team" in lead.buttons() else await lead.press("调整")
+    await lead.press(N_("Accept (受理)"))
+    await lead.press(N_("Propose a team"))
+    await lead.press(N_("Change the team"))
     await lead.send("+o01-f2")
     assert "o01" not in lead.last.split("\n")[0]
     text = lead.text(lead.history[-2:])
     assert "stationed" in text or "派驻" in text
     await lead.send("liaison o01-f2")  # local staff may join as liaison
-    await lead.press("确认") if "确认此组" in lead.buttons() else await lead.press("Confirm this team")
+    await lead.press(N_("Confirm this team"))
     await lead.send("需要本地联络员")
     async with deps.sessionmaker() as s:
         a = (await s.scalars(select(Assignment).where(Assignment.status == "confirmed"))).one()
@@ -114,23 +154,23 @@ async def test_declared_relationship_with_a_named_person_excludes(chat, staff_ch
     case = await tip_case(chat, deps, people="王某某，处长")
     lead = await staff_chat("o02-lead")
     await lead.send(f"/case {case.reference}")
-    await lead.press("受理")
-    await lead.press("组")
+    await lead.press(N_("Accept (受理)"))
+    await lead.press(N_("Propose a team"))
     assert declarer.login in lead.last
 
 
 async def test_unknown_unit_goes_to_intake_for_supervisors(chat, staff_chat, deps: Deps) -> None:
     c = chat()
     await to_files_step(c, "某个单位的问题")
-    await c.press("跳过")
-    await c.press("匿名举报")
-    await c.press("提交")
+    await c.press(N_("Skip"))
+    await c.press(N_("Anonymous"))
+    await c.press(N_("✔ Submit"))
     sup = await staff_chat("sup1")
     await sup.send("/intake")
     ref = sup.buttons()[0]
-    await sup.press(ref)
+    await sup.press_label(ref)
     await sup.send("财政")
-    await sup.press("省财政厅")
+    await sup.press_label("省财政厅")
     assert "省财政厅" in sup.last
     async with deps.sessionmaker() as s:
         case = (await s.scalars(select(Case))).one()
@@ -154,7 +194,7 @@ async def test_question_to_the_reporter_and_the_answer_notifies_the_team(chat, s
         assert (await s.scalars(select(TipQuestion))).one().case_id == case.id
     await reporter.send(f"/check {receipt}")
     assert "具体金额是多少？" in reporter.last
-    await reporter.press("回答问题 1")
+    await reporter.press(N_("Answer question {n}"), n=1)
     await reporter.send("五万元。")
     notices = await outbox_to(deps, "o02-lead")
     assert any(case.reference in n.payload["text"] and "五万元" not in n.payload["text"] for n in notices[-2:])
@@ -168,7 +208,7 @@ async def test_every_read_and_change_is_audited_and_the_chain_verifies(chat, sta
     case = await tip_case(chat, deps)
     lead = await staff_chat("o02-lead")
     await lead.send(f"/case {case.reference}")
-    await lead.press("受理")
+    await lead.press(N_("Accept (受理)"))
     async with deps.sessionmaker() as s:
         actions = [e.action for e in (await s.scalars(select(AuditEntry).order_by(AuditEntry.id))).all()]
         assert "view" in actions and "transition:accepted" in actions

@@ -5,6 +5,7 @@ import io
 import pytest
 from PIL import Image
 
+from handlers.i18n import N_
 from tests.fakes import Chat, make_file
 
 
@@ -31,20 +32,20 @@ async def file_anonymous_tip(c: Chat, *, unit_search: str = "交通警察", deta
     """Walk the wizard to an anonymous submission; returns the receipt digits."""
     await c.send("/report")
     await c.send(unit_search)
-    if any("都不是" in b for b in c.buttons()):  # matching units offered: take the best match
-        await c.press(c.buttons()[0])
+    if "own" in c.button_values():  # units offered, with "none of these": take the best match
+        await c.press_value(c.button_values()[0])
     if people:
         await c.send(people)
     else:
-        await c.press("跳过")
+        await c.press(N_("Skip"))
     for d in details:
         await c.send(d)
-    await c.press("完成")
+    await c.press(N_("Done"))
     for f in files:
         await c.attach(f)
-    await c.press("完成" if files else "跳过")
-    await c.press("匿名举报")
-    replies = await c.press("提交")
+    await c.press(N_("Done") if files else N_("Skip"))
+    await c.press(N_("Anonymous"))
+    replies = await c.press(N_("✔ Submit"))
     text = replies[-1].text
     digits = "".join(ch for ch in text.split("回执号码：")[1].split("请立即")[0] if ch.isdigit())
     assert len(digits) == 16, text
@@ -54,7 +55,7 @@ async def file_anonymous_tip(c: Chat, *, unit_search: str = "交通警察", deta
 async def to_files_step(c: Chat, description: str = "情况说明") -> None:
     """Walk the wizard to its files step: unit not sure, people skipped, one description."""
     await c.send("/report")
-    await c.press("不确定")
-    await c.press("跳过")
+    await c.press(N_("Not sure"))
+    await c.press(N_("Skip"))
     await c.send(description)
-    await c.press("完成")
+    await c.press(N_("Done"))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.logs import configure_logging
 from handlers.deps import Deps
+from handlers.i18n import N_
 from storage.models import Tip, TipQuestion
 from tests.fakes import Chat, make_file
 from tests.reporter.conftest import file_anonymous_tip
@@ -53,22 +54,22 @@ async def test_no_reporter_flow_leaves_an_identity_trace(dispatcher, deps: Deps,
         k, blob = deps.sealer.seal_text("能否提供更多细节？")
         s.add(TipQuestion(tip_id=tip.id, key_id=k, text_enc=blob, asked_at=clock.now()))
     await c.send(f"/check {receipt}")
-    await c.press("补充情况")
+    await c.press(N_("Add information"))
     await c.send("补充：还有另一笔。")
-    await c.press("补充材料文件")
+    await c.press(N_("Add a file"))
     await c.attach(make_file(b"%PDF-1.4 y", filename="more.pdf"))
-    await c.press("回答问题 1")
+    await c.press(N_("Answer question {n}"), n=1)
     await c.send("可以。")
-    await c.press("结束")
+    await c.press(N_("Finish"))
     # A cancelled draft, an expired draft, wrong receipts and junk.
     c2 = reporter(dispatcher, "1")
     await c2.send("/report")
-    await c2.press("不确定")
+    await c2.press(N_("Not sure"))
     await c2.send("某人")
-    await c2.press("取消")
+    await c2.press(N_("✖ Cancel"))
     c3 = reporter(dispatcher, "2")
     await c3.send("/report")
-    await c3.press("不确定")
+    await c3.press(N_("Not sure"))
     clock.advance(hours=25)
     await c3.send("还在吗")
     for i in range(7):

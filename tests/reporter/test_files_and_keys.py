@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from handlers.config import Config
 from handlers.deps import Deps
+from handlers.i18n import N_
 from storage.crypto import Sealer
 from storage.keys import rotate
 from storage.models import Attachment, Tip
@@ -43,8 +44,8 @@ async def test_oversized_and_unsupported_files_are_refused_and_the_draft_kept(ch
                                                          content_type="image/jpeg", kind="photo")))[-1].text
     ok = await c.attach(make_file(b"%PDF-1.4 evidence", filename="evidence.pdf"))
     assert "共 1 个" in ok[-1].text
-    await c.press("完成")
-    await c.press("匿名举报")
+    await c.press(N_("Done"))
+    await c.press(N_("Anonymous"))
     assert "情况说明" in c.last and "附件：1 个" in c.last
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers.deps import Deps
+from handlers.i18n import N_
 from handlers.reporter import receipts
 from storage.models import Tip, TipMessage, TipQuestion
 from tests.reporter.conftest import file_anonymous_tip
@@ -73,7 +74,7 @@ async def test_team_question_is_seen_at_check_and_the_answer_lands_on_the_tip(ch
     c = chat("checker")
     replies = await c.send(f"/check {receipt}")
     assert "请问具体是哪一天？" in replies[-1].text
-    await c.press("回答问题 1")
+    await c.press(N_("Answer question {n}"), n=1)
     await c.send("3月15日下午。")
     assert "已转给办理人员" in c.text()
     async with deps.sessionmaker() as s:

@@ -9,9 +9,9 @@ import base64
 from sqlalchemy import select
 
 from bot.cli import main
-from handlers.app import make_dispatcher
-from handlers.app import make_deps
+from handlers.app import make_deps, make_dispatcher
 from handlers.deps import Deps
+from handlers.i18n import N_
 from storage.crypto import Sealer
 from storage.keys import SEALED
 from storage.models import Case, CaseNote, Outbox, Staff, Tip, TipQuestion
@@ -27,15 +27,15 @@ async def _fill_every_sealed_table(chat, deps: Deps, photo) -> None:  # type: ig
     receipt = await file_anonymous_tip(chat("anon"), files=(photo,))
     n = chat("named", language_code="en")
     await n.send("/report")
-    await n.press("Not sure")
-    await n.press("Skip")
+    await n.press(N_("Not sure"))
+    await n.press(N_("Skip"))
     await n.send("经过")
-    await n.press("Done")
-    await n.press("Skip")
-    await n.press("With my name")
+    await n.press(N_("Done"))
+    await n.press(N_("Skip"))
+    await n.press(N_("With my name"))
     await n.send("张三")
     await n.send("13800000000")
-    await n.press("Submit")
+    await n.press(N_("✔ Submit"))
     async with deps.sessionmaker() as s, s.begin():
         tip = (await s.scalars(select(Tip).where(Tip.anonymous.is_(True)))).one()
         case = (await s.scalars(select(Case).where(Case.tip_id == tip.id))).one()
@@ -51,9 +51,9 @@ async def _fill_every_sealed_table(chat, deps: Deps, photo) -> None:  # type: ig
                      next_attempt_at=deps.clock.now(), created_at=deps.clock.now()))
     c = chat("anon", language_code="en")
     await c.send(f"/check {receipt}")
-    await c.press("Add information")
+    await c.press(N_("Add information"))
     await c.send("补充材料")
-    await c.press("Finish")
+    await c.press(N_("Finish"))
     d = chat("drafter", language_code="en")
     await d.send("/report")
     await d.send("草稿里的单位描述")  # a live draft: conversation_states.sealed
@@ -93,9 +93,9 @@ async def test_cli_rotation_then_only_the_new_key_reads_everything(chat, deps: D
     c = Chat(dispatcher=make_dispatcher(d2), external_id="drafter", language_code="en")
     await c.send("某人")
     await c.send("经过")
-    await c.press("Done")
-    await c.press("Skip")
-    await c.press("Anonymous")
+    await c.press(N_("Done"))
+    await c.press(N_("Skip"))
+    await c.press(N_("Anonymous"))
     assert "草稿里的单位描述" in c.last
 
     # Nothing left under the old key: a second run changes nothing.

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC
 
 from sqlalchemy import select
 
 from handlers.deps import Deps
+from handlers.i18n import N_, gettext_for
 from handlers.schedule.ticker import tick
-from storage.models import Case, Deadline, Escalation, Outbox
+from storage.models import Deadline, Escalation, Outbox
 from tests.cases.conftest import accept_and_confirm_team, bind_group, outbox_to, tip_case
 
 
@@ -40,7 +41,10 @@ async def test_reminders_come_before_the_deadline_and_escalations_after_once_per
     assert await run_tick(deps) == (1, 0)
     assert await run_tick(deps) == (0, 0)  # never twice
     leads = await outbox_to(deps, "o02-lead")
-    assert leads and "Reminder" in leads[-1].payload["text"] or "提醒" in leads[-1].payload["text"]
+    _ = gettext_for(deps.config.default_language)  # the lead has no language of their own
+    assert [o.kind for o in leads] == ["reminder"]
+    assert leads[-1].payload["text"] == _("Reminder: case {ref} — {what} by {when}.").format(
+        ref=case.reference, what=_("accept or forward"), when="2026-03-09 23:59")  # Monday's deadline, end of day
     assert not await outbox_to(deps, "o01-lead")  # the conflicted lead is not reminded
     clock.advance(days=1)  # Friday: one working day before
     assert await run_tick(deps) == (1, 0)
@@ -63,7 +67,7 @@ async def test_acceptance_meets_the_deadline_and_stops_everything(chat, staff_ch
     case = await tip_case(chat, deps)
     lead = await staff_chat("o02-lead")
     await lead.send(f"/case {case.reference}")
-    await lead.press("受理")
+    await lead.press(N_("Accept (受理)"))
     clock.advance(days=10)
     assert await run_tick(deps) == (0, 0)
     async with deps.sessionmaker() as s:
@@ -88,7 +92,7 @@ async def test_acknowledgement_deadline_reminds_the_member_and_stops_on_签收(c
     ack_button = row.payload["buttons"][0][0]["data"]
     assert ack_button.startswith("a:ack:")
     # The member acknowledges from the reminder itself: their deadline is met, the others remain.
-    from storage.models import AssignmentMember, ChatIdentity
+    from storage.models import ChatIdentity
 
     async with deps.sessionmaker() as s:
         ident = await s.get(ChatIdentity, row.identity_id)
@@ -102,9 +106,9 @@ async def test_acknowledgement_deadline_reminds_the_member_and_stops_on_签收(c
 
 
 async def test_deadlines_count_the_national_day_holiday(chat, deps: Deps, clock) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    clock.set(datetime(2026, 9, 30, 2, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 9, 30, 2, 0, tzinfo=UTC))
     case = await tip_case(chat, deps)
     async with deps.sessionmaker() as s:
         d = (await s.scalars(select(Deadline).where(Deadline.case_id == case.id))).one()

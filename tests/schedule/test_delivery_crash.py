@@ -65,7 +65,7 @@ async def test_sigkill_during_delivery_loses_nothing(deps: Deps) -> None:
             await asyncio.sleep(0.05)
         try:
             await asyncio.wait_for(proc.wait(), timeout=rnd.uniform(0.05, 0.5))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
             kills += 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from PIL import Image
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from handlers.deps import Deps
 from handlers.lifecycle import open_case, record_transition
 from handlers.schedule.digest import send_digests
 from handlers.schedule.figures import parse_period, ratio
-from storage.models import Case, CaseSource, CaseState, Outbox, SchedulerLease, Unit
+from storage.models import CaseSource, CaseState, SchedulerLease, Unit
 from tests.cases.conftest import outbox_to
 from tests.conftest import bind_staff
 
@@ -43,7 +43,7 @@ def test_period_words_and_ratios() -> None:
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo("Asia/Shanghai")
-    now = datetime(2026, 3, 18, 2, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 18, 2, 0, tzinfo=UTC)
     q = parse_period("2026-Q1", now, tz)
     assert q.start.astimezone(tz).date().isoformat() == "2026-01-01" and q.end.astimezone(tz).date().isoformat() == "2026-04-01"
     m = parse_period("month", now, tz)
@@ -54,18 +54,18 @@ def test_period_words_and_ratios() -> None:
 
 
 async def test_stats_in_the_bodys_reporting_form_with_yoy_and_mom(staff_chat, deps: Deps, clock) -> None:
-    march = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
+    march = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
     await make_cases(deps, march, 11, conclude=4, disciplined=2)
     await make_cases(deps, march, 2, source=CaseSource.audit_handover)
-    await make_cases(deps, datetime(2025, 3, 10, 2, 0, tzinfo=timezone.utc), 5, conclude=2, disciplined=1)
-    await make_cases(deps, datetime(2026, 2, 10, 2, 0, tzinfo=timezone.utc), 13, conclude=1, disciplined=1)
-    clock.set(datetime(2026, 3, 20, 2, 0, tzinfo=timezone.utc))
+    await make_cases(deps, datetime(2025, 3, 10, 2, 0, tzinfo=UTC), 5, conclude=2, disciplined=1)
+    await make_cases(deps, datetime(2026, 2, 10, 2, 0, tzinfo=UTC), 13, conclude=1, disciplined=1)
+    clock.set(datetime(2026, 3, 20, 2, 0, tzinfo=UTC))
     sup = await staff_chat("sup1")
     text = (await sup.send("/stats month"))[0].text
     assert "受理问题线索 13 件，同比 ×2.6，环比 ×1.0" in text
     assert "信访举报 11 件" in text and "审计移交 2 件" in text
     assert "办结案件 4 件，同比 ×2.0，环比 ×4.0" in text
-    assert "处分人数 8 件" in text or "处分人数 8" in text
+    assert "处分人数 8 件，同比 ×4.0，环比 ×8.0" in text.splitlines()  # the whole line: 8, not 80
     assert "立案 4 件" in text
     bad = (await sup.send("/stats someday"))[0].text
     assert "无法识别" in bad
@@ -128,7 +128,6 @@ async def test_a_real_apscheduler_runs_the_minute_job(deps: Deps, clock, chat) -
     await bind_staff(deps, "o02-lead", "staff-o02-lead")
     await tip_case(chat, deps)
     clock.advance(days=3)  # a reminder is due
-    sm = deps.sessionmaker
     sched = Scheduler(deps, owner="t", renew_seconds=0.05,
                       minute_seconds=0.1)
     other = Scheduler(deps, owner="u", renew_seconds=0.05, minute_seconds=0.1)
@@ -153,7 +152,7 @@ async def test_report_command_writes_csv_and_xlsx(deps: Deps, tmp_path) -> None:
 
     from openpyxl import load_workbook
 
-    await make_cases(deps, datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc), 3, conclude=1, disciplined=2)
+    await make_cases(deps, datetime(2026, 3, 10, 2, 0, tzinfo=UTC), 3, conclude=1, disciplined=2)
     env = {**os.environ, "LIANZU_DATABASE_URL": deps.config.database_url}
     out = subprocess.run([sys.executable, "-m", "bot", "report", "--from", "2026-03-01", "--to", "2026-03-31",
                           "--format", "csv"], capture_output=True, text=True, env=env, timeout=60)

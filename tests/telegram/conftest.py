@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,8 @@ from bot.telegram.service import TelegramService
 from bot.telegram.webhook import SECRET_HEADER
 from bot.web import WebServer
 from handlers.dispatcher import Dispatcher
+from handlers.i18n import Gettext, gettext_for
+from tests.fakes import data_label, label_for, language_of, make_event
 from tests.telegram.standin import BotAPIStandIn, callback, message, user
 
 WEBHOOK_SECRET = "s3cret-Token_for-tests"
@@ -82,19 +84,39 @@ class Phone:
     def new_texts(self, before: int) -> list[str]:
         return [c.params.get("text", "") for c in self.running.standin.sent_to(self.uid)[before:]]
 
+    async def gettext(self) -> Gettext:
+        """Translations in the language this chat is answered in now."""
+        event = make_event(channel="telegram", external_id=str(self.uid), language_code=self.language_code)
+        return gettext_for(await language_of(self.running.service.dispatcher, event))
+
+    async def label(self, msgid: str, **params: object) -> str:
+        """The label of the button for the catalog's ``msgid`` in this chat's language."""
+        return label_for(await self.gettext(), msgid, **params)
+
     def keyboard_message(self, label: str) -> tuple[int, str]:
-        """(message id, callback data) of the newest message here with a button containing ``label``."""
+        """(message id, callback data) of the newest message here with a button labelled exactly ``label``."""
+        return self._find(lambda b: b["text"] == label, repr(label))
+
+    def _find(self, match: Callable[[dict[str, Any]], bool], what: str) -> tuple[int, str]:
         for (chat, mid), content in sorted(self.running.standin.messages.items(), key=lambda kv: -kv[0][1]):
             if chat != self.uid:
                 continue
             for row in (content.get("reply_markup") or {}).get("inline_keyboard", []):
                 for b in row:
-                    if label in b["text"]:
+                    if match(b):
                         return mid, b["callback_data"]
-        raise AssertionError(f"no button {label!r} in chat {self.uid}")
+        raise AssertionError(f"no button {what} in chat {self.uid}")
 
-    async def press(self, label: str) -> list[str]:
-        mid, data = self.keyboard_message(label)
+    async def press(self, msgid: str, **params: object) -> list[str]:
+        """Press the button labelled with the catalog's ``msgid`` in this chat's language, exactly."""
+        label = await self.label(msgid, **params)
+        return await self._press(*self._find(lambda b: b["text"] == label, f"{msgid!r} ({label!r})"))
+
+    async def press_label(self, label: str) -> list[str]:
+        """Press the button labelled exactly ``label``: only for labels that are data (a unit's name)."""
+        return await self._press(*self.keyboard_message(data_label(label)))
+
+    async def _press(self, mid: int, data: str) -> list[str]:
         before = self._seen()
         await self.running.deliver(callback(self.uid, data, message_id=mid, from_user=self._user()))
         return self.new_texts(before)

@@ -161,7 +161,7 @@ class BotAPIStandIn:
             self._new_update.clear()
             try:
                 await asyncio.wait_for(self._new_update.wait(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
         return self._ok(list(self.updates))

@@ -15,8 +15,9 @@ from bot.delivery import DeliveryWorker, Limits
 from bot.logs import configure_logging
 from handlers.cases import binding
 from handlers.deps import Deps
+from handlers.i18n import N_
 from handlers.schedule.digest import send_digests
-from storage.models import Case, Tip
+from storage.models import Case, Staff, Tip
 from tests.reporter.conftest import jpeg_with_gps
 from tests.reporter.scanner import find_leaks
 from tests.telegram.conftest import Phone, Running
@@ -29,20 +30,20 @@ async def tg_anonymous_tip(p: Phone, tg: Running, *, photo: bytes | None = None)
     """Walks the wizard on Telegram to an anonymous submission; returns the receipt digits."""
     await p.send("/report")
     await p.send("交通警察")
-    await p.press("交通警察总队")
+    await p.press_label("省公安厅交通警察总队")
     await p.send("张某，副总队长")
     await p.send("他收受好处费。")
-    await p.press("完成")
+    await p.press(N_("Done"))
     if photo is not None:
         fid = tg.standin.add_file(photo, "photos/file_7.jpg")
         await p.send(None, photo=[{"file_id": fid + "s", "file_unique_id": "s", "width": 9, "height": 9},
                                   {"file_id": fid, "file_unique_id": "b", "width": 64, "height": 48,
                                    "file_size": len(photo)}])
-        await p.press("完成")
+        await p.press(N_("Done"))
     else:
-        await p.press("跳过")
-    await p.press("匿名举报")
-    texts = await p.press("提交")
+        await p.press(N_("Skip"))
+    await p.press(N_("Anonymous"))
+    texts = await p.press(N_("✔ Submit"))
     text = "\n".join(texts)
     digits = "".join(ch for ch in text.split("回执号码：")[1].split("请立即")[0] if ch.isdigit())
     assert len(digits) == 16, text
@@ -60,7 +61,10 @@ async def bind_over_telegram(p: Phone, deps: Deps, login: str) -> None:
         code = await binding.invite(s, login, now=deps.clock.now(), ttl=timedelta(hours=1), salt=deps.config.salt)
     assert code
     texts = await p.send(f"/bind {code}")
-    assert "已" in texts[-1] or "linked" in texts[-1], texts
+    async with deps.sessionmaker() as s:
+        name = await s.scalar(select(Staff.name).where(Staff.login == login))
+    _ = await p.gettext()  # now the staff member's language
+    assert texts[-1] == _("This chat is now linked to {name}. Send /help to see your commands.").format(name=name), texts
 
 
 async def test_anonymous_tip_receipt_and_check_leave_no_trace_of_the_sender(tg: Running, deps: Deps, caplog) -> None:
@@ -106,9 +110,9 @@ async def test_staff_bind_and_acknowledge_an_assignment_notice(tg: Running, deps
     async with deps.sessionmaker() as s:
         case = (await s.scalars(select(Case))).one()
     await lead.send(f"/case {case.reference}")
-    await lead.press("受理")
-    await lead.press("组")
-    await lead.press("✔")
+    await lead.press(N_("Accept (受理)"))
+    await lead.press(N_("Propose a team"))
+    await lead.press(N_("✔ Confirm"))
     async with deps.sessionmaker() as s:
         a = (await s.scalars(select(Assignment).where(Assignment.status == "confirmed"))).one()
         member = (await s.scalars(select(AssignmentMember).where(AssignmentMember.assignment_id == a.id,
@@ -117,11 +121,11 @@ async def test_staff_bind_and_acknowledge_an_assignment_notice(tg: Running, deps
     # The real delivery worker pushes the queued notices through TelegramChannel.send.
     assert await deliver_outbox(tg, deps) >= 2
     phone = tg.phone(chat_of[login])
-    mid, data = phone.keyboard_message("签收")
+    mid, data = phone.keyboard_message(await phone.label(N_("✔ Acknowledge (签收)")))
     assert data == f"a:ack:{member.id}"
     notice = tg.standin.messages[(phone.uid, mid)]["text"]
     assert case.reference in notice and "收受好处费" not in notice  # references, never content
-    await phone.press("签收")
+    await phone.press(N_("✔ Acknowledge (签收)"))
     edited = tg.standin.messages[(phone.uid, mid)]
     assert "已签收" in edited["text"] and case.reference in edited["text"]  # the notice itself now says so
     # The lead hears of it through the outbox, on Telegram too.
@@ -195,15 +199,15 @@ async def test_a_named_reporter_on_telegram_gets_the_teams_question_pushed(tg: R
     p = tg.phone(4100)
     await p.send("/report")
     await p.send("交通警察")
-    await p.press("交通警察总队")
-    await p.press("跳过")
+    await p.press_label("省公安厅交通警察总队")
+    await p.press(N_("Skip"))
     await p.send("他收受好处费。")
-    await p.press("完成")
-    await p.press("跳过")
-    await p.press("实名举报")
+    await p.press(N_("Done"))
+    await p.press(N_("Skip"))
+    await p.press(N_("With my name"))
     await p.send("赵实名")
     await p.send("13900001111")
-    await p.press("提交")
+    await p.press(N_("✔ Submit"))
     async with deps.sessionmaker() as s:
         tip = (await s.scalars(select(Tip))).one()
         case = (await s.scalars(select(Case))).one()
@@ -211,9 +215,9 @@ async def test_a_named_reporter_on_telegram_gets_the_teams_question_pushed(tg: R
         assert deps.sealer.open_text(tip.key_id, tip.reporter_chat_enc) == "telegram\x1f4100"
     lead = Chat(dispatcher=tg.service.dispatcher, external_id="staff-o02-lead")
     await lead.send(f"/case {case.reference}")
-    await lead.press("受理")
-    await lead.press("组")
-    await lead.press("✔")
+    await lead.press(N_("Accept (受理)"))
+    await lead.press(N_("Propose a team"))
+    await lead.press(N_("✔ Confirm"))
     await press_data(lead, f"a:case:{case.id}.ask")
     await lead.send("具体金额是多少？")
     shown = len(tg.standin.shown_in(4100))

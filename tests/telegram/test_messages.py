@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from bot.telegram.service import TelegramService
 from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
+from handlers.i18n import N_
 from storage.models import ConversationState, InboundSeen
 from tests.telegram.conftest import Running, _run
 from tests.telegram.standin import BotAPIStandIn, callback, message
@@ -24,7 +25,7 @@ async def test_buttons_drive_a_conversation_and_callbacks_are_answered(tg: Runni
     texts = await p.send("交通警察")
     assert texts
     before = len(tg.standin.called("answerCallbackQuery"))
-    await p.press("交通警察总队")
+    await p.press_label("省公安厅交通警察总队")
     assert len(tg.standin.called("answerCallbackQuery")) == before + 1  # the spinner stops
     assert await count(deps, ConversationState) == 1  # the draft went on to the next step
 
@@ -89,10 +90,10 @@ async def test_files_in_both_directions(tg: Running, deps: Deps) -> None:
     p = tg.phone(206)
     await p.send("/report")
     await p.send("交通警察")
-    await p.press("交通警察总队")
+    await p.press_label("省公安厅交通警察总队")
     await p.send("张某")
     await p.send("他收受好处费。")
-    await p.press("完成")
+    await p.press(N_("Done"))
     fid = tg.standin.add_file(b"%PDF-1.4 evidence", "documents/file_9.pdf")
     before = len(tg.standin.calls)
     texts = await p.send(None, document={"file_id": fid, "file_unique_id": "u9", "file_name": "evidence.pdf",
@@ -114,10 +115,10 @@ async def test_a_file_over_the_limit_is_not_downloaded_and_the_sender_is_told(tg
     p = tg.phone(207)
     await p.send("/report")
     await p.send("交通警察")
-    await p.press("交通警察总队")
+    await p.press_label("省公安厅交通警察总队")
     await p.send("张某")
     await p.send("他收受好处费。")
-    await p.press("完成")
+    await p.press(N_("Done"))
     limit = tg.service.max_bytes
     fid = tg.standin.add_file(b"x", "documents/huge.bin")
     before = len(tg.standin.calls)

@@ -17,6 +17,8 @@ from bot.wecom.channel import WeComChannel
 from bot.wecom.client import LianzuWeComClient
 from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
+from handlers.i18n import gettext_for
+from tests.fakes import label_for, language_of, make_event
 from tests.wecom.standin import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, ApiStandIn, Simulator
 
 
@@ -39,6 +41,11 @@ class WeCom:
 
     async def deliver(self) -> int:
         return await self.worker.drain_once()
+
+    async def label(self, user: str, msgid: str, **params: object) -> str:
+        """The label of the button for the catalog's ``msgid`` in the language ``user`` is answered in now."""
+        event = make_event(channel="wecom", external_id=user)
+        return label_for(gettext_for(await language_of(self.channel.dispatcher, event)), msgid, **params)
 
 
 async def start_site(app: web.Application) -> tuple[web.AppRunner, int]:

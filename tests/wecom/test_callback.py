@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from handlers.deps import Deps
 from storage.models import InboundSeen

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from bot.logs import configure_logging
 from handlers.cases import binding
 from handlers.deps import Deps
-from storage.models import Attachment, Case, Tip
+from handlers.i18n import N_
+from storage.models import Attachment, Tip
 from tests.reporter.conftest import jpeg_with_gps
 from tests.reporter.scanner import find_leaks
 from tests.wecom.conftest import WeCom, make_wecom
@@ -19,7 +20,12 @@ USER = "wecom-insider-7788"
 
 
 def number_of(text: str, label: str) -> str:
-    return next(line.split(".")[0] for line in text.splitlines() if line.split(". ", 1)[-1].startswith(label))
+    """The number the numbered menu in ``text`` gives the entry labelled exactly ``label``."""
+    for line in text.splitlines():
+        number, sep, rest = line.partition(". ")
+        if sep and number.isdigit() and rest == label:
+            return number
+    raise AssertionError(f"no menu entry {label!r} in {text!r}")
 
 
 async def test_anonymous_tip_with_a_photo_and_check_leave_no_trace_of_the_userid(wecom: WeCom, deps: Deps, caplog) -> None:
@@ -32,16 +38,16 @@ async def test_anonymous_tip_with_a_photo_and_check_leave_no_trace_of_the_userid
     t = await wecom.say(USER, number_of(t[-1], "省公安厅交通警察总队"))
     t = await wecom.say(USER, "张某，副总队长")
     t = await wecom.say(USER, "他收受好处费。")
-    t = await wecom.say(USER, number_of(t[-1], "完成"))
+    t = await wecom.say(USER, number_of(t[-1], await wecom.label(USER, N_("Done"))))
     status, _b, _t = await wecom.sim.post(wecom.http, wecom.sim.image_xml(USER, "IMG1"))
     assert status == 200
     await wecom.callback.drain()
     t = wecom.api.texts_to(USER)
     assert "共 1 个" in t[-1]
-    t = await wecom.say(USER, number_of(t[-1], "完成"))
+    t = await wecom.say(USER, number_of(t[-1], await wecom.label(USER, N_("Done"))))
     assert "企业微信管理员" in t[-1]  # told plainly what the enterprise may see
-    t = await wecom.say(USER, number_of(t[-1], "匿名举报"))
-    t = await wecom.say(USER, number_of(t[-1], "✔ 提交"))
+    t = await wecom.say(USER, number_of(t[-1], await wecom.label(USER, N_("Anonymous"))))
+    t = await wecom.say(USER, number_of(t[-1], await wecom.label(USER, N_("✔ Submit"))))
     receipt = "".join(ch for ch in t[-1].split("回执号码：")[1].split("请立即")[0] if ch.isdigit())
     assert len(receipt) == 16
     t = await wecom.say(USER, f"/check {receipt}")
@@ -66,16 +72,16 @@ async def test_staff_binding_and_acknowledging_a_pushed_notice_by_number(wecom: 
         t = await wecom.say(f"wc-{login}", f"/bind {code}")
         assert "已绑定到" in t[-1]
     t = await wecom.say("wc-o02-lead", f"/case {case.reference}")
-    t = await wecom.say("wc-o02-lead", number_of(t[-1], "受理"))
-    t = await wecom.say("wc-o02-lead", number_of(t[-1], "提出办理组"))
-    t = await wecom.say("wc-o02-lead", number_of(t[-1], "✔ 确认"))
+    t = await wecom.say("wc-o02-lead", number_of(t[-1], await wecom.label("wc-o02-lead", N_("Accept (受理)"))))
+    t = await wecom.say("wc-o02-lead", number_of(t[-1], await wecom.label("wc-o02-lead", N_("Propose a team"))))
+    t = await wecom.say("wc-o02-lead", number_of(t[-1], await wecom.label("wc-o02-lead", N_("✔ Confirm"))))
     assert "已确认" in t[-1]
     assert await wecom.deliver() >= 3  # the notices go out through the outbox
     member = next(u for u in ("wc-o03-f1", "wc-o04-f1", "wc-o03-lead", "wc-o04-lead")
                   if any("新交办" in x for x in wecom.api.texts_to(u)))
     notice = [x for x in wecom.api.texts_to(member) if "新交办" in x][-1]
     assert case.reference in notice and "收受好处费" not in notice
-    t = await wecom.say(member, number_of(notice, "✔ 签收"))
+    t = await wecom.say(member, number_of(notice, await wecom.label(member, N_("✔ Acknowledge (签收)"))))
     assert "已签收" in t[-1]
     await wecom.deliver()
     assert any("已签收" in x for x in wecom.api.texts_to("wc-o02-lead"))
