@@ -112,7 +112,7 @@ class ReportConversation(Conversation):
         _ = ctx._
         n = len(ctx.state.secret.get("details", []))
         text = _("Step 3 of 6. What happened? When and where, and how you know. You can send several "
-                 "messages; press Done when you have finished.")
+                 "messages; choose Done when you have finished.")
         if n:
             text += "\n" + ctx.ngettext("({n} message received so far.)", "({n} messages received so far.)", n).format(n=n)
         ctx.reply(text, buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
@@ -121,9 +121,12 @@ class ReportConversation(Conversation):
         _ = ctx._
         n = len(ctx.state.data.get("files", []))
         text = _("Step 4 of 6. You can send photos or documents as evidence (optional). Location and camera "
-                 "details are removed from photos. Press Done when finished, or Skip.")
+                 "details are removed from photos.")
         if n:
+            text += " " + _("Choose Done when finished.")
             text += "\n" + ctx.ngettext("({n} file received.)", "({n} files received.)", n).format(n=n)
+        else:
+            text += " " + _("If you have none, choose Skip.")
         ctx.reply(text, buttons=nav(ctx, [ctx.button(_("Done") if n else _("Skip"), "done")]))
 
     async def ask_identity(self, ctx: Context) -> None:
@@ -223,7 +226,7 @@ class ReportConversation(Conversation):
         details: list[str] = ctx.state.secret.setdefault("details", [])
         if ctx.button_value == "done":
             if not details:
-                ctx.reply(ctx._("Please describe what happened before pressing Done."))
+                ctx.reply(ctx._("Please describe what happened before choosing Done."))
                 await self.ask(ctx, S.details)
                 return
             await self.go(ctx, S.files)
@@ -235,7 +238,7 @@ class ReportConversation(Conversation):
             await self._need_text(ctx)
             return
         details.append(ctx.text.strip())
-        ctx.reply(ctx._("Received. Send more, or press Done."), buttons=nav(ctx, [ctx.button(ctx._("Done"), "done")]))
+        ctx.reply(ctx._("Received. Send more, or choose Done."), buttons=nav(ctx, [ctx.button(ctx._("Done"), "done")]))
 
     async def on_files(self, ctx: Context) -> None:
         _ = ctx._
@@ -244,8 +247,12 @@ class ReportConversation(Conversation):
             return
         f = ctx.attachment
         if f is None:
-            ctx.reply(_("Please send a photo or document, or press Done."),
-                      buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
+            if ctx.state.data.get("files"):
+                ctx.reply(_("Please send a photo or document, or choose Done."),
+                          buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
+            else:
+                ctx.reply(_("Please send a photo or document, or choose Skip."),
+                          buttons=nav(ctx, [ctx.button(_("Skip"), "done")]))
             return
         files: list[int] = ctx.state.data.setdefault("files", [])
         if len(files) >= MAX_FILES:
@@ -261,8 +268,8 @@ class ReportConversation(Conversation):
         att = await store_attachment(ctx.uow, filename=cf.filename, content_type=cf.content_type,
                                      data=cf.data, now=ctx.clock.now())
         files.append(att.id)
-        ctx.reply(ctx.ngettext("File received ({n} in all). Send more, or press Done.",
-                               "Files received ({n} in all). Send more, or press Done.", len(files)).format(n=len(files)),
+        ctx.reply(ctx.ngettext("File received ({n} in all). Send more, or choose Done.",
+                               "Files received ({n} in all). Send more, or choose Done.", len(files)).format(n=len(files)),
                   buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
 
     async def on_identity(self, ctx: Context) -> None:
@@ -292,7 +299,7 @@ class ReportConversation(Conversation):
 
     async def on_confirm(self, ctx: Context) -> None:
         if ctx.button_value != "submit":
-            ctx.reply(ctx._("Please press Submit to send your report, or Back to change it."))
+            ctx.reply(ctx._("Please choose Submit to send your report, or Back to change it."))
             await self.ask(ctx, S.confirm)
             return
         s = ctx.state.secret
@@ -346,7 +353,7 @@ class ReportConversation(Conversation):
             lines.append(_("Anonymous: yes"))
         else:
             lines.append(_("Name: {name}; contact: {contact}").format(name=s.get("name"), contact=s.get("contact")))
-        lines.append(_("Press Submit to send it."))
+        lines.append(_("Choose Submit to send it."))
         return "\n".join(lines)
 
     steps = {
