@@ -98,3 +98,15 @@ def same_words(text: str) -> frozenset[str]:
     a button labelled "不确定" may be answered with "Not sure" and the other way round."""
     ids = _msgids_by_text().get(text, frozenset())
     return frozenset({text, *ids, *(gettext_for(lang)(i) for i in ids for lang in SUPPORTED_LANGUAGES)})
+
+
+# Separators a sentence is built with belong to the language: Chinese text takes full-width
+# punctuation ("标签：值", "甲、乙"), so code never joins translated words with ": " or ", ".
+def labelled(_: Gettext, label: str, value: object) -> str:
+    """"label: value" in the reader's typography."""
+    return _("{label}: {value}").format(label=label, value=value)
+
+
+def listing(_: Gettext, items: list[str]) -> str:
+    """Items of a list in one line: "a, b, c" / "甲、乙、丙"."""
+    return _(", ").join(items)

@@ -12,7 +12,7 @@ from handlers.cases import routing, service
 from handlers.cases.views import STATE_WORDS, render_case
 from handlers.context import Context
 from handlers.events import Button
-from handlers.i18n import N_
+from handlers.i18n import N_, labelled
 from handlers.lifecycle import IllegalTransition
 from storage.models import Case, Office, Staff, Unit
 
@@ -90,10 +90,12 @@ async def propose_team(ctx: Context, case: Case) -> None:
             continue
         office = await ctx.session.get(Office, st.office_id) if st.office_id else None
         role = _("lead") if sid == p.lead_id else _("member")
-        lines.append(f"  • {st.name} [{st.login}] — {role}, {office.name if office else '-'}")
+        lines.append("  • " + _("{name} [{login}] — {role}, {office}").format(
+            name=st.name, login=st.login, role=role, office=office.name if office else "-"))
     if p.exclusions:
         lines.append(_("Not proposed, with the reason (回避):"))
         for e in p.exclusions:
-            lines.append(f"  • {e.name} [{e.login}]: {service.conflict_text(_, e.reasons)}")
+            lines.append("  • " + labelled(_, _("{name} [{login}]").format(name=e.name, login=e.login),
+                                            service.conflict_text(_, e.reasons)))
     ctx.reply("\n".join(lines), buttons=[[ctx.action(_("✔ Confirm"), "case", f"{case.id}.team_ok"),
                                            ctx.action(_("Change the team"), "case", f"{case.id}.team_edit")]])
