@@ -41,7 +41,10 @@ async def bind(ctx: Context, args: str) -> None:
     if result != "ok" or staff is None:
         ctx.reply(ctx._(BIND_WORDS[result]))
         return
-    ctx.lang = staff.language or ctx.lang
+    if not staff.language:
+        # The language of the chat they bound from becomes theirs: notices, reminders and digests follow it.
+        staff.language = ctx.lang
+    ctx.lang = staff.language
     await service.log(ctx.session, staff, None, "bind", ctx.clock.now(), channel=ctx.event.channel)
     await service.queue_pending_notices(ctx.uow, staff.id)
     ctx.reply(ctx._("This chat is now linked to {name}. Send /help to see your commands.").format(name=staff.name))
