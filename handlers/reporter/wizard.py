@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import func, or_, select
-
 from handlers.context import Context
 from handlers.dispatcher import draft_ttl
 from handlers.events import Button
@@ -19,6 +17,7 @@ from handlers.reporter import receipts
 from handlers.reporter.media import RejectedFile, clean
 from handlers.reporter.tips import Draft, drop_draft_attachments, store_attachment, submit
 from handlers.router import Conversation, Step
+from handlers.search import find_units
 from handlers.uow import ChatAddress
 from storage.models import Unit
 
@@ -161,20 +160,7 @@ class ReportConversation(Conversation):
         return True
 
     async def _search_units(self, ctx: Context, query: str) -> list[Unit]:
-        words = [w for w in query.replace("，", " ").replace(",", " ").split() if w][:5]
-        if not words:
-            return []
-        conds = [Unit.name.contains(w, autoescape=True) for w in words]
-        # Chinese has no spaces: also match any 2-character piece of a long query.
-        if len(words) == 1 and len(words[0]) > 3:
-            w = words[0]
-            conds += [Unit.name.contains(w[i : i + 2], autoescape=True) for i in range(0, len(w) - 1)]
-        rows = (await ctx.session.scalars(select(Unit).where(or_(*conds)).order_by(func.length(Unit.name)).limit(40))).all()
-        # Rank by how much of the query each name contains.
-        def score(u: Unit) -> int:
-            return sum(len(w) * 3 for w in words if w in u.name) + sum(
-                1 for i in range(len(query) - 1) if query[i : i + 2] in u.name)
-        return sorted(rows, key=score, reverse=True)[:MAX_UNIT_CHOICES]
+        return await find_units(ctx.session, query, MAX_UNIT_CHOICES)
 
     # -- steps ------------------------------------------------------------------------------
 
