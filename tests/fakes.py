@@ -100,9 +100,12 @@ class Chat:
     language_code: str | None = None
     display_name: str | None = None
     username: str | None = None
+    # Buttons shown as numbered text (console, WeCom without cards): type a number or a label.
+    numbered_menus: bool = False
     history: list[Reply] = field(default_factory=list)
 
     def _event(self, **kw: object) -> InboundEvent:
+        kw.setdefault("numbered_menus", self.numbered_menus)
         return make_event(channel=self.channel, external_id=self.external_id, language_code=self.language_code,
                           display_name=self.display_name, username=self.username, **kw)  # type: ignore[arg-type]
 

@@ -12,7 +12,7 @@ from handlers.cases.replies import illegal, load_visible, not_found, show_case
 from handlers.cases.verbs import VERBS
 from handlers.cases.views import STATE_WORDS, fmt_time, next_deadline
 from handlers.context import Context
-from handlers.i18n import N_
+from handlers.i18n import N_, labelled
 from handlers.lifecycle import IllegalTransition
 from handlers.router import Audience, Router
 from storage.models import Assignment, AssignmentMember, Case, Office, Role
@@ -41,7 +41,10 @@ async def bind(ctx: Context, args: str) -> None:
     if result != "ok" or staff is None:
         ctx.reply(ctx._(BIND_WORDS[result]))
         return
-    ctx.lang = staff.language or ctx.lang
+    if not staff.language:
+        # The language of the chat they bound from becomes theirs: notices, reminders and digests follow it.
+        staff.language = ctx.lang
+    ctx.lang = staff.language
     await service.log(ctx.session, staff, None, "bind", ctx.clock.now(), channel=ctx.event.channel)
     await service.queue_pending_notices(ctx.uow, staff.id)
     ctx.reply(ctx._("This chat is now linked to {name}. Send /help to see your commands.").format(name=staff.name))
@@ -82,7 +85,7 @@ async def my(ctx: Context, args: str) -> None:
         if visible:
             lines.append(_("Waiting in your joint group:"))
             for c in visible:
-                lines.append(f"  {c.reference}: {_(STATE_WORDS[c.state])}")
+                lines.append("  " + labelled(_, c.reference, _(STATE_WORDS[c.state])))
                 buttons.append([ctx.action(c.reference, "case", f"{c.id}.view")])
     ctx.reply("\n".join(lines) if lines else _("You have no open cases."), buttons=buttons)
 
@@ -176,14 +179,15 @@ def make_router() -> Router:
               audience=Audience.anyone, order=60)(bind)
     r.command("unbind", help=N_("Unlink this chat from your staff account"), audience=staff_only, order=61)(unbind)
     r.command("my", help=N_("My open cases"), audience=staff_only, order=20, menu=True)(my)
-    r.command("case", help=N_("Show a case: /case REFERENCE"), audience=staff_only, order=21)(case_cmd)
+    r.command("case", help=N_("Show a case"), usage=N_("/case REFERENCE"), audience=staff_only, order=21)(case_cmd)
     r.command("new", help=N_("Open a case from another source (inspection, audit, referral, own findings)"),
               audience=staff_only, roles=leads, order=22)(new)
     r.command("intake", help=N_("Cases whose unit is not known yet"), audience=staff_only,
               roles=(Role.supervisor, Role.admin), order=23)(intake)
     r.command("bindings", help=N_("Administrators: list linked chats"), audience=staff_only, roles=(Role.admin,),
               order=70)(bindings_cmd)
-    r.command("revoke", help=N_("Administrators: unlink a staff member's chats: /revoke LOGIN"), audience=staff_only,
+    r.command("revoke", help=N_("Administrators: unlink a staff member's chats"),
+              usage=N_("/revoke LOGIN"), audience=staff_only,
               roles=(Role.admin,), order=71)(revoke_cmd)
     r.action("intake")(intake_pick)
     r.action("ack")(ack)

@@ -65,7 +65,7 @@ async def test_stats_in_the_bodys_reporting_form_with_yoy_and_mom(staff_chat, de
     assert "受理问题线索 13 件，同比 ×2.6，环比 ×1.0" in text
     assert "信访举报 11 件" in text and "审计移交 2 件" in text
     assert "办结案件 4 件，同比 ×2.0，环比 ×4.0" in text
-    assert "处分人数 8 件，同比 ×4.0，环比 ×8.0" in text.splitlines()  # the whole line: 8, not 80
+    assert "处分人数 8 人，同比 ×4.0，环比 ×8.0" in text.splitlines()  # the whole line: 8, not 80
     assert "立案 4 件" in text
     bad = (await sup.send("/stats someday"))[0].text
     assert "无法识别" in bad
