@@ -22,6 +22,8 @@ BIND_WORDS = {
     "expired": N_("That code has expired. Please ask your administrator for a new one."),
     "used": N_("That code has already been used. Please ask your administrator for a new one."),
     "bound_other": N_("This chat is already linked to another staff member. Send /unbind there first."),
+    "throttled": N_("Too many codes were tried from this chat. Nothing was changed. Please try again after {time}, "
+                    "and check the code with your administrator."),
 }
 ACK_WORDS = {
     "ok": N_("Acknowledged (已签收) case {ref}. The team lead has been told."),
@@ -35,11 +37,13 @@ async def bind(ctx: Context, args: str) -> None:
     if not args.strip():
         ctx.reply(ctx._("Please send /bind followed by the code you were given, e.g. /bind ABCDE-FGHJK."))
         return
-    result, staff = await binding.redeem(ctx.session, args, channel=ctx.event.channel,
-                                         external_id=ctx.event.sender.external_id, now=ctx.clock.now(),
-                                         salt=ctx.config.salt)
-    if result != "ok" or staff is None:
-        ctx.reply(ctx._(BIND_WORDS[result]))
+    out = await binding.redeem(ctx.session, args, channel=ctx.event.channel,
+                               external_id=ctx.event.sender.external_id, now=ctx.clock.now(),
+                               salt=ctx.config.salt, limits=binding.Limits.of(ctx.config))
+    staff = out.staff
+    if out.result != "ok" or staff is None:
+        when = fmt_time(ctx, out.retry_at) if out.retry_at else ""
+        ctx.reply(ctx._(BIND_WORDS[out.result]).format(time=when))
         return
     if not staff.language:
         # The language of the chat they bound from becomes theirs: notices, reminders and digests follow it.
@@ -138,6 +142,32 @@ async def revoke_cmd(ctx: Context, args: str) -> None:
     ctx.reply(ctx._("{n} linked chats removed.").format(n=n))
 
 
+async def deactivate_cmd(ctx: Context, args: str) -> None:
+    _ = ctx._
+    admin = ctx.require_staff()
+    login = args.strip().split(" ", 1)[0][:64]
+    if not login:
+        ctx.reply(_("Please give a login, e.g. /deactivate o05-f1."))
+        return
+    if login == admin.login:
+        ctx.reply(_("You cannot deactivate yourself. Nothing was changed."))
+        return
+    done = await binding.deactivate(ctx.uow, login)
+    if done is None:
+        ctx.reply(_("No staff member has the login {login}. Nothing was changed.").format(login=login))
+        return
+    await service.log(ctx.session, admin, None, "deactivate", ctx.clock.now(), login=login, chats=done.chats,
+                      open_cases=len(done.open_cases))
+    lines = [_("{name} is deactivated: {n} linked chats stopped working, outstanding codes destroyed.").format(
+        name=done.staff.name, n=done.chats)]
+    visible = [c for c in done.open_cases if await decide(ctx.session, admin, c, Action.view,
+                                                        people_text=await routing.people_text(ctx.session, ctx.sealer, c))]
+    if done.open_cases:
+        lines.append(_("Open cases needing a replacement: {n}; their leads and supervisors have been told.").format(
+            n=len(done.open_cases)))
+    ctx.reply("\n".join(lines), buttons=[[ctx.action(c.reference, "case", f"{c.id}.view")] for c in visible])
+
+
 async def ack(ctx: Context, arg: str) -> None:
     _ = ctx._
     if ctx.actor.staff is None or not arg.isdigit():
@@ -189,6 +219,8 @@ def make_router() -> Router:
     r.command("revoke", help=N_("Administrators: unlink a staff member's chats"),
               usage=N_("/revoke LOGIN"), audience=staff_only,
               roles=(Role.admin,), order=71)(revoke_cmd)
+    r.command("deactivate", help=N_("Administrators: stop a staff member's access: /deactivate LOGIN"),
+              audience=staff_only, roles=(Role.admin,), order=72)(deactivate_cmd)
     r.action("intake")(intake_pick)
     r.action("ack")(ack)
     r.action("case")(case_action)

@@ -16,6 +16,7 @@ from storage.models.cases import (
 )
 from storage.models.ops import (
     AuditEntry,
+    BindThrottle,
     ChannelToken,
     ChatPreference,
     ConversationState,
@@ -45,6 +46,7 @@ __all__ = [
     "AssignmentMember",
     "Attachment",
     "AuditEntry",
+    "BindThrottle",
     "Base",
     "Case",
     "CaseNote",
