@@ -7,20 +7,25 @@ role in the case, is treated exactly as if the case did not exist.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.crypto import Sealer
 from storage.models import (
     Assignment,
     AssignmentMember,
     Case,
+    CaseUnit,
     ConflictDeclaration,
     MemberRole,
     Office,
     Role,
     Staff,
+    Tip,
+    Unit,
     office_units,
 )
 
@@ -35,7 +40,8 @@ class Action(str, enum.Enum):
     dispose = "dispose"          # record a disposal, file, conclude
     ask_reporter = "ask_reporter"
     note = "note"
-    classify = "classify"        # intake: set the unit of a case
+    classify = "classify"        # intake: give a unit to a case that has none
+    change_unit = "change_unit"  # move a case to another unit (checked on the old and the new unit)
 
 
 @dataclass
@@ -56,23 +62,57 @@ async def stationed_unit_ids(session: AsyncSession, office_id: int | None) -> se
     return {r[0] for r in rows}
 
 
-async def conflict_reasons(session: AsyncSession, staff: Staff, case: Case, *, people_text: str | None = None) -> list[str]:
-    """Codes of every reason this person may not work on the case (回避)."""
+async def people_text(session: AsyncSession, sealer: Sealer, case: Case) -> str | None:
+    """The people named in the case's tip: what a declared person conflict is checked against."""
+    if case.tip_id is None:
+        return None
+    tip = await session.get(Tip, case.tip_id)
+    if tip is None or tip.people_enc is None:
+        return None
+    return sealer.open_text(tip.key_id, tip.people_enc)
+
+
+async def case_unit_ids(session: AsyncSession, case: Case) -> set[int]:
+    """Every unit the case is or was about: a conflict on any of them still applies."""
+    earlier = set((await session.scalars(select(CaseUnit.unit_id).where(CaseUnit.case_id == case.id))).all())
+    return earlier | ({case.unit_id} if case.unit_id is not None else set())
+
+
+async def unit_reasons(session: AsyncSession, staff: Staff, unit_ids: set[int], *, cross_inspection: bool) -> list[str]:
+    """The conflicts a person has with a set of units (stationed, declared, home region under
+    cross inspection), whatever case they are about."""
     reasons = []
-    if case.unit_id is not None and case.unit_id in await stationed_unit_ids(session, staff.office_id):
+    if unit_ids & await stationed_unit_ids(session, staff.office_id):
         reasons.append("stationed")
-    decls = (await session.scalars(select(ConflictDeclaration).where(ConflictDeclaration.staff_id == staff.id))).all()
-    for d in decls:
-        if d.unit_id is not None and d.unit_id == case.unit_id:
-            reasons.append("declared_unit")
-        if d.person_name and people_text and d.person_name in people_text:
-            reasons.append("declared_person")
-    if case.cross_inspection and case.region_id is not None and staff.home_region_id == case.region_id:
-        reasons.append("home_region")
+    declared = set((await session.scalars(select(ConflictDeclaration.unit_id).where(
+        ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.unit_id.is_not(None)))).all())
+    if unit_ids & declared:
+        reasons.append("declared_unit")
+    if cross_inspection and staff.home_region_id is not None and unit_ids:
+        regions = set((await session.scalars(select(Unit.region_id).where(Unit.id.in_(unit_ids)))).all())
+        if staff.home_region_id in regions:
+            reasons.append("home_region")
     return reasons
 
 
-async def facts(session: AsyncSession, staff: Staff | None, case: Case, *, people_text: str | None = None) -> Facts:
+async def conflict_reasons(session: AsyncSession, staff: Staff, case: Case, *, people_text: str | None) -> list[str]:
+    """Codes of every reason this person may not work on the case (回避), over every unit the case
+    has had. ``people_text`` is required (``None`` only when the case names nobody): a person
+    conflict cannot be checked without it."""
+    units = await case_unit_ids(session, case)
+    reasons = await unit_reasons(session, staff, units, cross_inspection=case.cross_inspection)
+    if case.cross_inspection and case.region_id is not None and staff.home_region_id == case.region_id \
+            and "home_region" not in reasons:
+        reasons.append("home_region")
+    if people_text:
+        names = (await session.scalars(select(ConflictDeclaration.person_name).where(
+            ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.person_name.is_not(None)))).all()
+        if any(n and n in people_text for n in names):
+            reasons.append("declared_person")
+    return reasons
+
+
+async def facts(session: AsyncSession, staff: Staff | None, case: Case, *, people_text: str | None) -> Facts:
     if staff is None:
         return Facts(set(), False, False, None)
     reasons = await conflict_reasons(session, staff, case, people_text=people_text)
@@ -111,11 +151,64 @@ def allowed(f: Facts, action: Action) -> bool:
         return supervisor or f.group_lead or f.member_role is MemberRole.lead
     if action is Action.dispose:
         return supervisor or f.member_role is MemberRole.lead
-    if action is Action.classify:
+    if action in (Action.classify, Action.change_unit):
         return supervisor
     return False
 
 
 async def decide(session: AsyncSession, staff: Staff | None, case: Case, action: Action, *,
-                 people_text: str | None = None) -> bool:
+                 people_text: str | None) -> bool:
     return allowed(await facts(session, staff, case, people_text=people_text), action)
+
+
+async def conflicted(session: AsyncSession, sealer: Sealer, staff: Staff, case: Case) -> bool:
+    """Whether this person must hear nothing of the case: the same rule as /case, people included."""
+    return (await facts(session, staff, case, people_text=await people_text(session, sealer, case))).conflict
+
+
+async def without_conflicts(session: AsyncSession, sealer: Sealer, case: Case | None, staff_ids: Iterable[int]) -> list[int]:
+    """The recipients of a notice about ``case`` who may hear of it, in order, each once."""
+    ids = list(dict.fromkeys(staff_ids))
+    if case is None or not ids:
+        return ids
+    people = await people_text(session, sealer, case)
+    out = []
+    for sid in ids:
+        staff = await session.get(Staff, sid)
+        if staff is not None and not (await facts(session, staff, case, people_text=people)).conflict:
+            out.append(sid)
+    return out
+
+
+async def visible_clause(session: AsyncSession, sealer: Sealer, staff: Staff) -> ColumnElement[bool]:
+    """SQL: the cases this person has no conflict on, by the same rules as :func:`conflict_reasons`
+    (every unit a case has had, home region under cross inspection, declared people), so figures
+    and lists can be counted in the database without ever counting a case hidden from them."""
+    units = await stationed_unit_ids(session, staff.office_id)
+    units |= {u for u in (await session.scalars(select(ConflictDeclaration.unit_id).where(
+        ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.unit_id.is_not(None)))).all() if u is not None}
+    names = [n for n in (await session.scalars(select(ConflictDeclaration.person_name).where(
+        ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.person_name.is_not(None)))).all() if n]
+    hidden: list[ColumnElement[bool]] = []
+    if units:
+        hidden.append(func.coalesce(Case.unit_id, -1).in_(units))
+        hidden.append(exists().where(CaseUnit.case_id == Case.id, CaseUnit.unit_id.in_(units)))
+    if staff.home_region_id is not None:
+        region = staff.home_region_id
+        hidden.append(and_(Case.cross_inspection.is_(True), or_(
+            Case.region_id == region,
+            exists().where(Unit.id == Case.unit_id, Unit.region_id == region),
+            exists().where(CaseUnit.case_id == Case.id, CaseUnit.unit_id == Unit.id, Unit.region_id == region))))
+    if names:
+        # Names are sealed: only the cases whose tip names somebody are opened, and only for
+        # people who declared a person conflict.
+        ids = []
+        for cid, key_id, blob in (await session.execute(select(Case.id, Tip.key_id, Tip.people_enc)
+                                                         .join(Tip, Tip.id == Case.tip_id)
+                                                         .where(Tip.people_enc.is_not(None)))).tuples():
+            text = sealer.open_text(key_id, blob) if blob is not None else ""
+            if any(n in text for n in names):
+                ids.append(cid)
+        if ids:
+            hidden.append(Case.id.in_(ids))
+    return not_(or_(*hidden)) if hidden else true()

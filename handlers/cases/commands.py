@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers.access import Action, decide
+from handlers.access import Action, decide, people_text, visible_clause
 from handlers.cases import binding, routing, service
 from handlers.cases.conversations import CONVERSATIONS, INTAKE, NEW_CASE
 from handlers.cases.replies import illegal, load_visible, not_found, show_case
@@ -69,7 +69,8 @@ async def my(ctx: Context, args: str) -> None:
         select(Case, AssignmentMember).join(Assignment, Assignment.case_id == Case.id)
         .join(AssignmentMember, AssignmentMember.assignment_id == Assignment.id)
         .where(Assignment.status == "confirmed", AssignmentMember.staff_id == staff.id,
-               Case.state.not_in(routing.CLOSED)).order_by(Case.id))).all()
+               Case.state.not_in(routing.CLOSED), await visible_clause(ctx.session, ctx.sealer, staff))
+        .order_by(Case.id))).all()
     lines, buttons = [], []
     for case, _m in rows:
         due = await next_deadline(ctx.session, case)
@@ -84,7 +85,7 @@ async def my(ctx: Context, args: str) -> None:
         visible = []
         for c in waiting:
             if await decide(ctx.session, staff, c, Action.accept,
-                                    people_text=await routing.people_text(ctx.session, ctx.sealer, c)):
+                            people_text=await people_text(ctx.session, ctx.sealer, c)):
                 visible.append(c)
         if visible:
             lines.append(_("Waiting in your joint group:"))
@@ -103,7 +104,7 @@ async def case_cmd(ctx: Context, args: str) -> None:
     if case is None:
         not_found(ctx, args.strip())
         return
-    await show_case(ctx, case)
+    await show_case(ctx, case, args.strip())
 
 
 async def new(ctx: Context, args: str) -> None:
@@ -112,9 +113,11 @@ async def new(ctx: Context, args: str) -> None:
 
 
 async def intake(ctx: Context, args: str) -> None:
-    ctx.require_staff()
-    cases = (await ctx.session.scalars(select(Case).where(Case.joint_group_id.is_(None), Case.state.not_in(routing.CLOSED))
-                                       .order_by(Case.id).limit(20))).all()
+    staff = ctx.require_staff()
+    # Only cases this person could classify: nobody learns of a case they have a conflict on.
+    cases = (await ctx.session.scalars(select(Case).where(
+        Case.joint_group_id.is_(None), Case.state.not_in(routing.CLOSED),
+        await visible_clause(ctx.session, ctx.sealer, staff)).order_by(Case.id).limit(20))).all()
     if not cases:
         ctx.reply(ctx._("The intake queue is empty."))
         return
@@ -123,10 +126,12 @@ async def intake(ctx: Context, args: str) -> None:
 
 
 async def intake_pick(ctx: Context, arg: str) -> None:
-    if not ctx.actor.staff or not (ctx.actor.roles & {Role.supervisor, Role.admin}) or not arg.isdigit():
+    # Forged or stale data, no access, or a case no longer in intake: the same answer for all.
+    case, _f = await load_visible(ctx, int(arg), Action.classify) if arg.isdigit() and len(arg) < 12 else (None, None)
+    if case is None or not service.in_intake(case):
         not_found(ctx, "")
         return
-    await INTAKE.start(ctx, int(arg))
+    await INTAKE.start(ctx, case.id)
 
 
 async def bindings_cmd(ctx: Context, args: str) -> None:
@@ -173,7 +178,8 @@ async def ack(ctx: Context, arg: str) -> None:
     if ctx.actor.staff is None or not arg.isdigit():
         ctx.reply(_("This button is for staff only. Nothing was changed."))
         return
-    result, case = await service.acknowledge(ctx.uow, ctx.actor.staff, int(arg))
+    # An id too long to exist is answered like any assignment that is not theirs.
+    result, case = await service.acknowledge(ctx.uow, ctx.actor.staff, int(arg)) if len(arg) <= 12 else ("not_yours", None)
     ctx.reply(_(ACK_WORDS[result]).format(ref=case.reference if case else ""), edit=result == "ok")
 
 
@@ -181,7 +187,7 @@ async def case_action(ctx: Context, arg: str) -> None:
     cid, _sep, name = arg.partition(".")
     verb = VERBS.get(name)
     staff = ctx.actor.staff
-    if staff is None or not cid.isdigit() or verb is None:
+    if staff is None or not cid.isdigit() or len(cid) > 12 or verb is None:
         not_found(ctx, "")
         return
     case, _f = await load_visible(ctx, int(cid), verb.need)

@@ -16,6 +16,7 @@ from handlers.cases.replies import INPUT_TTL, illegal, load_visible, not_found, 
 from handlers.cases.routing import Proposal
 from handlers.cases.views import SOURCE_WORDS
 from handlers.context import Context
+from handlers.i18n import N_
 from handlers.lifecycle import IllegalTransition
 from handlers.router import Conversation, Step
 from storage.models import Case, CaseSource, MemberRole, Staff, Unit
@@ -319,16 +320,17 @@ class IN(enum.Enum):
 
 
 class Intake(Conversation):
-    """Supervisors give a unit to a case whose unit is unknown."""
+    """Supervisors give a unit to a case whose unit is unknown, or move a case to another unit."""
 
     name = "intake"
     Steps = IN
     first = IN.unit
-    begin_label = "a case pressed on /intake"
-    notes = ("Giving a unit to a case in the intake queue (/intake, supervisors).",)
+    begin_label = "a case pressed on /intake, or Change the unit (on /case)"
+    notes = ("Giving a unit to a case in the intake queue (/intake, supervisors), or moving a case to "
+             "another unit (a recorded action, checked on the old and the new unit).",)
 
-    async def start(self, ctx: Context, case_id: int) -> None:
-        ctx.state.begin(self.name, IN.unit.value, ttl=INPUT_TTL, data={"case_id": case_id})
+    async def start(self, ctx: Context, case_id: int, *, change: bool = False) -> None:
+        ctx.state.begin(self.name, IN.unit.value, ttl=INPUT_TTL, data={"case_id": case_id, "change": change})
         await self.ask(ctx, IN.unit)
 
     async def ask_unit(self, ctx: Context) -> None:
@@ -336,20 +338,28 @@ class Intake(Conversation):
 
     async def on_unit(self, ctx: Context) -> None:
         v = ctx.button_value or ""
-        if not (v.startswith("u:") and v[2:].isdigit()):
+        if not (v.startswith("u:") and v[2:].isdigit() and len(v) < 14):
             await offer_units(ctx)
             return
         staff = ctx.require_staff()
+        change = bool(ctx.state.data.get("change"))
         case = await ctx.session.get(Case, ctx.state.data["case_id"])
         unit = await ctx.session.get(Unit, int(v[2:]))
         ctx.state.end()
         if case is None or unit is None:
-            ctx.reply(ctx._("That case or unit no longer exists."))
+            not_found(ctx, "")
             return
         try:
-            await service.classify(ctx.uow, staff, case, unit)
+            if change:
+                await service.change_unit(ctx.uow, staff, case, unit)
+            else:
+                await service.classify(ctx.uow, staff, case, unit)
         except service.Denied:
-            not_found(ctx, case.reference)
+            # A conflict on the case or on the unit chosen: the same answer as a missing case.
+            not_found(ctx, "")
+            return
+        except service.Problem as p:
+            ctx.reply(ctx._(UNIT_PROBLEMS.get(p.code, UNIT_PROBLEMS["not_in_intake"])).format(ref=case.reference))
             return
         ctx.reply(ctx._("Case {ref} now concerns {unit} and goes to its joint group.").format(ref=case.reference, unit=unit.name))
 
@@ -357,6 +367,13 @@ class Intake(Conversation):
         IN.unit: Step(on_unit, ask_unit, goes={IN.unit: "text (units offered)"},
                       ends="unit chosen (case routed to its joint group)"),
     }
+
+
+UNIT_PROBLEMS = {
+    "not_in_intake": N_("Case {ref} is no longer waiting for a unit. Nothing was changed."),
+    "closed": N_("Case {ref} is closed; its unit cannot be changed. Nothing was changed."),
+    "same_unit": N_("Case {ref} already concerns that unit. Nothing was changed."),
+}
 
 
 CASE_INPUT = CaseInput()

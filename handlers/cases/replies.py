@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers.access import Action, Facts, allowed, facts
-from handlers.cases import routing, service
+from handlers.access import Action, Facts, allowed, facts, people_text
+from handlers.cases import service
 from handlers.cases.views import STATE_WORDS, render_case
 from handlers.context import Context
 from handlers.events import Button
@@ -21,6 +21,8 @@ NOT_FOUND_ANY = N_("No such case that you can see. Send /my for your cases.")
 
 
 def not_found(ctx: Context, ref: str) -> None:
+    """The one answer for a case that does not exist or may not be seen. ``ref`` is only ever what
+    the person typed, never what the database holds, so the two cannot be told apart."""
     ctx.reply(ctx._(NOT_FOUND).format(ref=ref[:32]) if ref else ctx._(NOT_FOUND_ANY))
 
 
@@ -36,19 +38,20 @@ async def load_visible(ctx: Context, case_id: int, action: Action) -> tuple[Case
     staff = ctx.actor.staff
     if case is None or staff is None:
         return None, None
-    people = await routing.people_text(ctx.session, ctx.sealer, case)
+    people = await people_text(ctx.session, ctx.sealer, case)
     f = await facts(ctx.session, staff, case, people_text=people)
     if not allowed(f, Action.view) or not allowed(f, action):
         return None, f
     return case, f
 
 
-async def show_case(ctx: Context, case: Case) -> None:
+async def show_case(ctx: Context, case: Case, typed: str = "") -> None:
+    """``typed``: the reference as the person typed it, echoed if they may not see the case."""
     staff = ctx.require_staff()
-    people = await routing.people_text(ctx.session, ctx.sealer, case)
+    people = await people_text(ctx.session, ctx.sealer, case)
     f = await facts(ctx.session, staff, case, people_text=people)
     if not allowed(f, Action.view):
-        not_found(ctx, case.reference)
+        not_found(ctx, typed)
         return
     await service.log(ctx.session, staff, case, "view", ctx.clock.now(), content=allowed(f, Action.view_content))
     await render_case(ctx, case, f)

@@ -15,9 +15,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.access import conflict_reasons
+from handlers.access import conflict_reasons, people_text
 from handlers.uow import UnitOfWork
-from storage.crypto import Sealer
 from storage.models import (
     Assignment,
     AssignmentMember,
@@ -26,7 +25,6 @@ from storage.models import (
     Office,
     Role,
     Staff,
-    Tip,
     Unit,
     office_units,
 )
@@ -79,15 +77,6 @@ async def route(uow: UnitOfWork, case: Case) -> None:
     if case.unit_id is not None and case.region_id is None:
         unit = await session.get(Unit, case.unit_id)
         case.region_id = unit.region_id if unit else None
-
-
-async def people_text(session: AsyncSession, sealer: Sealer, case: Case) -> str | None:
-    if case.tip_id is None:
-        return None
-    tip = await session.get(Tip, case.tip_id)
-    if tip is None or tip.people_enc is None:
-        return None
-    return sealer.open_text(tip.key_id, tip.people_enc)
 
 
 async def open_workload(session: AsyncSession) -> Counter[int]:

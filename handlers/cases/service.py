@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.access import Action, decide
+from handlers.access import Action, decide, facts, people_text, unit_reasons, without_conflicts
 from handlers.cases import routing
 from handlers.events import Button, Reply
 from handlers.i18n import N_, Gettext
@@ -26,6 +26,7 @@ from storage.models import (
     CaseNote,
     CaseSource,
     CaseState,
+    CaseUnit,
     Deadline,
     Disposal,
     Escalation,
@@ -65,7 +66,7 @@ async def find_case(session: AsyncSession, reference: str) -> Case | None:
 
 
 async def require(uow: UnitOfWork, staff: Staff, case: Case, action: Action) -> None:
-    people = await routing.people_text(uow.session, uow.sealer, case)
+    people = await people_text(uow.session, uow.sealer, case)
     if not await decide(uow.session, staff, case, action, people_text=people):
         raise Denied()
 
@@ -125,12 +126,47 @@ async def feedback_given(uow: UnitOfWork, staff: Staff, case: Case) -> None:
     await transition(uow, case, CaseState.feedback_given, staff, "feedback given")
 
 
-async def classify(uow: UnitOfWork, staff: Staff, case: Case, unit: Unit) -> None:
-    if not staff.roles & {Role.supervisor, Role.admin}:
+def in_intake(case: Case) -> bool:
+    """In the intake queue: no joint group could take it yet, and it is still open."""
+    return case.joint_group_id is None and case.state not in routing.CLOSED
+
+
+async def _require_unit(uow: UnitOfWork, staff: Staff, case: Case, unit: Unit) -> None:
+    """Nobody may send a case to a unit they have a conflict with."""
+    if await unit_reasons(uow.session, staff, {unit.id}, cross_inspection=case.cross_inspection):
         raise Denied()
+
+
+async def classify(uow: UnitOfWork, staff: Staff, case: Case, unit: Unit) -> None:
+    """Intake: give a unit to a case that has none yet; never a way to move a routed case."""
+    await require(uow, staff, case, Action.classify)
+    if not in_intake(case):
+        raise Problem("not_in_intake")
+    await _require_unit(uow, staff, case, unit)
+    await _set_unit(uow, staff, case, unit)
+    await log(uow.session, staff, case, "classify", uow.now(), unit=unit.code)
+
+
+async def change_unit(uow: UnitOfWork, staff: Staff, case: Case, unit: Unit) -> None:
+    """Move a case to another unit: only for someone with no conflict on the old unit (and every
+    earlier one) and the new one. The old unit is kept, so its conflicts still apply."""
+    await require(uow, staff, case, Action.change_unit)
+    if case.state in routing.CLOSED:
+        raise Problem("closed")
+    if unit.id == case.unit_id:
+        raise Problem("same_unit")
+    await _require_unit(uow, staff, case, unit)
+    old = await uow.session.get(Unit, case.unit_id) if case.unit_id is not None else None
+    await _set_unit(uow, staff, case, unit)
+    await log(uow.session, staff, case, "change_unit", uow.now(), **{"from": old.code if old else None, "to": unit.code})
+
+
+async def _set_unit(uow: UnitOfWork, staff: Staff, case: Case, unit: Unit) -> None:
+    if case.unit_id is not None and case.unit_id != unit.id:
+        uow.session.add(CaseUnit(case_id=case.id, unit_id=case.unit_id, moved_by_staff_id=staff.id, at=uow.now()))
     case.unit_id, case.region_id = unit.id, None
     await routing.route(uow, case)
-    await log(uow.session, staff, case, "classify", uow.now(), unit=unit.code)
+    await uow.session.flush()
 
 
 async def open_other_case(uow: UnitOfWork, staff: Staff | None, *, source: CaseSource, unit_id: int | None,
@@ -158,7 +194,7 @@ async def proposal_for(uow: UnitOfWork, staff: Staff, case: Case) -> routing.Pro
 
 async def check_member(uow: UnitOfWork, case: Case, staff: Staff, role: MemberRole) -> None:
     """Refuse anyone with a conflict (naming it), and local staff in anything but a liaison role."""
-    people = await routing.people_text(uow.session, uow.sealer, case)
+    people = await people_text(uow.session, uow.sealer, case)
     recent = await routing.recently_handled(uow.session, case.unit_id, uow.now(), uow.config.rotation_months)
     reasons = await routing.staff_conflicts(uow.session, staff, case, people=people, recent=recent)
     if reasons == ["stationed"] and role is MemberRole.liaison:
@@ -254,11 +290,12 @@ async def acknowledge(uow: UnitOfWork, staff: Staff, member_id: int) -> tuple[st
     """Returns ("ok" | "again" | "not_yours" | "stale", case)."""
     session, now = uow.session, uow.now()
     member = await session.get(AssignmentMember, member_id)
-    if member is None:
-        return "stale", None
-    assignment = await session.get(Assignment, member.assignment_id)
+    assignment = await session.get(Assignment, member.assignment_id) if member else None
     case = await session.get(Case, assignment.case_id) if assignment else None
-    if member.staff_id != staff.id or case is None:
+    # Made up, someone else's, or about a case the person now has a conflict on: one answer, so
+    # the button tells nobody what exists.
+    if member is None or member.staff_id != staff.id or case is None or \
+            (await facts(session, staff, case, people_text=await people_text(session, uow.sealer, case))).conflict:
         return "not_yours", None
     if assignment is None or assignment.status != "confirmed":
         return "stale", case
@@ -286,17 +323,18 @@ async def escalate_no_team(uow: UnitOfWork, case: Case, reason: str) -> int:
     """Tell every supervisor that no conflict-free team can be formed."""
     now = uow.now()
     uow.session.add(Escalation(case_id=case.id, level=2, reason=reason, at=now))
-    sup_ids = (await uow.session.scalars(select(StaffRole.staff_id).where(StaffRole.role == Role.supervisor.value))).all()
+    sup_ids = await without_conflicts(uow.session, uow.sealer, case, sorted(set(
+        (await uow.session.scalars(select(StaffRole.staff_id).where(StaffRole.role == Role.supervisor.value))).all())))
     ref = case.reference
 
     def render(_: Gettext) -> Reply:
         return Reply(text=_("Escalation (督办): no conflict-free team can be formed for case {ref}. "
                             "Please decide who handles it.").format(ref=ref))
 
-    for sid in sorted(set(sup_ids)):
+    for sid in sup_ids:
         await uow.outbox.to_staff(sid, render, kind="escalation", dedupe_key=f"noteam:{case.id}:{now.date().isoformat()}")
     await log(uow.session, None, case, "escalate_no_team", now, reason=reason)
-    return len(set(sup_ids))
+    return len(sup_ids)
 
 
 # -- notes and questions ---------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from handlers.access import Action
 from handlers.cases import routing, service
-from handlers.cases.conversations import CASE_INPUT, CI, TEAM_EDITOR
+from handlers.cases.conversations import CASE_INPUT, CI, INTAKE, TEAM_EDITOR
 from handlers.cases.replies import propose_team, show_case
 from handlers.cases.views import DISPOSAL_WORDS
 from handlers.context import Context
@@ -75,6 +75,10 @@ async def _feedback(ctx: Context, staff: Staff, case: Case) -> None:
     ctx.reply(ctx._("Recorded that the reporter was informed for case {ref}.").format(ref=case.reference))
 
 
+async def _unit(ctx: Context, staff: Staff, case: Case) -> None:
+    await INTAKE.start(ctx, case.id, change=True)
+
+
 VERBS: dict[str, Verb] = {
     "view": Verb(Action.view, _view),
     "accept": Verb(Action.accept, _accept),
@@ -87,5 +91,6 @@ VERBS: dict[str, Verb] = {
     "feedback": Verb(Action.dispose, _feedback),
     "ask": Verb(Action.ask_reporter, _input(CI.ask_text)),
     "note": Verb(Action.note, _input(CI.note_text)),
+    "unit": Verb(Action.change_unit, _unit),
     **{f"disp_{d.value}": Verb(Action.dispose, _dispose(d)) for d in Disposal},
 }

@@ -150,4 +150,6 @@ def _buttons(ctx: Context, case: Case, f: Facts) -> list[list[Button]]:
         extra.append(act(ctx, _("Add a note"), case, "note"))
     if extra:
         rows.append(extra)
+    if allowed(f, Action.change_unit) and case.unit_id is not None and st not in ("concluded", "feedback_given", "forwarded"):
+        rows.append([act(ctx, _("Change the unit"), case, "unit")])
     return rows

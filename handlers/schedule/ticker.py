@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.access import conflict_reasons
+from handlers.access import without_conflicts
 from handlers.events import Button, Reply
 from handlers.i18n import N_, Gettext
 from handlers.policy import Kind
@@ -45,14 +45,31 @@ async def team_lead(session: AsyncSession, case_id: int) -> list[int]:
 async def group_leads(session: AsyncSession, case: Case) -> list[int]:
     if case.joint_group_id is None:
         return await supervisors(session)
-    leads = (await session.scalars(select(Staff).join(Office, Office.id == Staff.office_id).join(
+    # Conflicts are not filtered here: every notice is filtered, for every recipient, when it is queued.
+    return list((await session.scalars(select(Staff.id).join(Office, Office.id == Staff.office_id).join(
         StaffRole, StaffRole.staff_id == Staff.id).where(Office.joint_group_id == case.joint_group_id,
-                                                         StaffRole.role == Role.lead.value, Staff.active.is_(True)))).all()
-    return [s.id for s in leads if not await conflict_reasons(session, s, case)]
+                                                         StaffRole.role == Role.lead.value, Staff.active.is_(True))
+        .order_by(Staff.id))).all())
+
+
+async def with_role(session: AsyncSession, role: Role) -> list[int]:
+    return sorted(set((await session.scalars(select(StaffRole.staff_id).join(Staff, Staff.id == StaffRole.staff_id).where(
+        StaffRole.role == role.value, Staff.active.is_(True)))).all()))
 
 
 async def supervisors(session: AsyncSession) -> list[int]:
-    return sorted(set((await session.scalars(select(StaffRole.staff_id).where(StaffRole.role == Role.supervisor.value))).all()))
+    return await with_role(session, Role.supervisor)
+
+
+WHO_WORDS = {
+    "member": N_("the team member"),
+    "lead": N_("the team lead"),
+    "group_lead": N_("the joint group's leads"),
+    "supervisor": N_("the supervisors"),
+    "admin": N_("the administrators"),
+}
+# Past the top of a kind's ladder an escalation still reaches someone without a conflict.
+LADDER_TOP = ("supervisor", "admin")
 
 
 @dataclass
@@ -137,9 +154,32 @@ async def _remind(uow: UnitOfWork, d: Deadline, target: Target, rule: Kind, now:
         buttons = [[Button(label=_("✔ Acknowledge (签收)"), data=f"a:ack:{member_id}")]] if member_id else []
         return Reply(text=text, buttons=buttons)
 
-    for sid in await target.recipients(rule.remind):
+    for sid in await without_conflicts(uow.session, uow.sealer, target.case, await target.recipients(rule.remind)):
         await uow.outbox.to_staff(sid, render, kind="reminder", dedupe_key=f"remind:{d.id}:{due_count}")
     return 1
+
+
+async def _who(uow: UnitOfWork, target: Target, who: str) -> list[int]:
+    if who == "admin":
+        return await with_role(uow.session, Role.admin)
+    return await target.recipients(who)
+
+
+async def _ladder(uow: UnitOfWork, target: Target, rule: Kind, level: int) -> tuple[str, list[int], list[str]]:
+    """Who an escalation at ``level`` goes to: the policy's level, or, when everyone there has a
+    conflict with the case, the next level up (then the supervisors, then the administrators).
+    Returns the level used, its recipients and the levels passed over because of conflicts."""
+    ladder = list(rule.escalate_to[min(level, len(rule.escalate_to) - 1):])
+    ladder += [w for w in LADDER_TOP if w not in ladder]
+    passed: list[str] = []
+    for who in ladder:
+        everyone = await _who(uow, target, who)
+        allowed = await without_conflicts(uow.session, uow.sealer, target.case, everyone)
+        if allowed:
+            return who, allowed, passed
+        if everyone:
+            passed.append(who)
+    return ladder[0], [], passed
 
 
 async def _escalate(uow: UnitOfWork, d: Deadline, target: Target, rule: Kind, now: datetime) -> int:
@@ -147,19 +187,28 @@ async def _escalate(uow: UnitOfWork, d: Deadline, target: Target, rule: Kind, no
                                                                   uow.policy.tz):
         return 0  # once per interval
     level = d.escalation_level
-    to = rule.escalate_to[min(level, len(rule.escalate_to) - 1)]
+    to, recipients, passed = await _ladder(uow, target, rule, level)
     d.escalation_level = level + 1
     d.last_escalated_at = now
     case_id = target.case.id if target.case else None
     uow.session.add(Escalation(case_id=case_id, deadline_id=d.id, level=level + 1, reason=f"{d.kind} overdue", at=now))
     await audit.append(uow.session, at=now, action="escalate", actor_label="clock", case_id=case_id,
-                       detail={"kind": d.kind, "level": level + 1, "to": to})
+                       detail={"kind": d.kind, "level": level + 1, "to": to, "passed_over": passed,
+                               "delivered": len(recipients)})
     ref, when = target.reference, d.due_at.astimezone(uow.policy.tz).strftime("%Y-%m-%d %H:%M")
 
     def render(_: Gettext) -> Reply:
         return Reply(text=_("Overdue (督办): case {ref} — {what} was due {when}. Open it with /case {ref}.").format(
             ref=ref, what=_what(_, d, rule), when=when))
 
-    for sid in await target.recipients(to):
+    for sid in recipients:
         await uow.outbox.to_staff(sid, render, kind="escalation", dedupe_key=f"escalate:{d.id}:{level + 1}")
+    if passed:
+        def moved(_: Gettext) -> Reply:
+            return Reply(text=_("Escalation (督办) of case {ref} went past {passed} to {to}: everyone there has a "
+                                "conflict with the case.").format(
+                ref=ref, passed="、".join(_(WHO_WORDS.get(w, w)) for w in passed), to=_(WHO_WORDS.get(to, to))))
+
+        for sid in await without_conflicts(uow.session, uow.sealer, target.case, await with_role(uow.session, Role.admin)):
+            await uow.outbox.to_staff(sid, moved, kind="escalation_moved", dedupe_key=f"escalate-moved:{d.id}:{level + 1}")
     return 1

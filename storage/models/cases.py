@@ -72,6 +72,18 @@ class Case(Base):
     assignments: Mapped[list[Assignment]] = relationship(order_by="Assignment.id")
 
 
+class CaseUnit(Base):
+    """A unit a case was about before it was moved to another: conflicts on every unit a case has
+    had still apply, so moving a case never clears anyone's 回避."""
+
+    __tablename__ = "case_units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    moved_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    at: Mapped[datetime]
+
+
 class CaseTransition(Base):
     __tablename__ = "case_transitions"
     id: Mapped[int] = mapped_column(primary_key=True)
