@@ -14,7 +14,7 @@ from handlers.dispatcher import draft_ttl
 from handlers.events import Button
 from handlers.i18n import N_
 from handlers.reporter import receipts
-from handlers.reporter.media import RejectedFile, clean
+from handlers.reporter.media import RejectedFile, clean_file
 from handlers.reporter.tips import Draft, drop_draft_attachments, store_attachment, submit
 from handlers.router import Conversation, Step
 from handlers.search import find_units
@@ -44,7 +44,13 @@ DEFAULT_PLATFORM_NOTE = N_("The chat platform itself can see that you wrote to t
 REJECT_WORDS = {
     "too_large": N_("That file is too large (the limit is {mb} MB). It was not added; the rest of your report is kept."),
     "type": N_("That kind of file cannot be accepted. Please send photos, PDF, Word, Excel, text, audio or video files. The rest of your report is kept."),
-    "broken": N_("That picture could not be read. It was not added; the rest of your report is kept."),
+    "broken": N_("That file could not be read (it may be damaged). It was not added; the rest of your report is kept."),
+    "pixels": N_("That picture has too many pixels to process safely. Please send a smaller version (for example a "
+                 "screenshot of it). The rest of your report is kept."),
+    "uncleanable": N_("Hidden details in that file (such as its author) cannot be removed, so it was not added, for "
+                      "your protection. Please save it as a PDF or as a .docx/.xlsx file, without a password, or send a "
+                      "photo of it. Archives (.zip) cannot be accepted; send the files one by one. The rest of your "
+                      "report is kept."),
 }
 
 
@@ -246,7 +252,7 @@ class ReportConversation(Conversation):
                       buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
             return
         try:
-            cf = clean(f.filename, f.content_type, f.data, f.size, ctx.config.max_attachment_bytes)
+            cf = await clean_file(f.filename, f.content_type, f.data, f.size, ctx.config.max_attachment_bytes)
         except RejectedFile as exc:
             mb = ctx.config.max_attachment_bytes // (1024 * 1024)
             ctx.reply(_(REJECT_WORDS[exc.reason]).format(mb=mb), buttons=nav(ctx, [ctx.button(_("Done"), "done")]))

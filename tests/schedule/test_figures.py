@@ -16,6 +16,7 @@ from handlers.schedule.figures import parse_period, ratio
 from storage.models import CaseSource, CaseState, SchedulerLease, Unit
 from tests.cases.conftest import outbox_to
 from tests.conftest import bind_staff
+from tests.fakes import tiny_pdf
 
 
 async def make_cases(deps: Deps, when: datetime, n: int, *, source=CaseSource.public_report, conclude: int = 0,
@@ -179,7 +180,7 @@ async def test_minute_job_deletes_expired_drafts_and_their_files(chat, deps: Dep
 
     c = chat()
     await to_files_step(c, "草稿")
-    await c.attach(make_file(b"%PDF-1.4 draft", filename="d.pdf"))
+    await c.attach(make_file(tiny_pdf(), filename="d.pdf"))
     jobs = ClockJobs(deps)
     await jobs.minute()
     async with deps.sessionmaker() as s:
