@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers.access import Action, decide
-from handlers.cases import binding, routing, service
+from handlers.cases import binding, routing, service, signoff
 from handlers.cases.conversations import CONVERSATIONS, INTAKE, NEW_CASE
 from handlers.cases.replies import illegal, load_visible, not_found, show_case
 from handlers.cases.verbs import VERBS
-from handlers.cases.views import STATE_WORDS, fmt_time, next_deadline
+from handlers.cases.views import STATE_WORDS, fmt_time
 from handlers.context import Context
 from handlers.i18n import N_
 from handlers.lifecycle import IllegalTransition
@@ -64,10 +64,21 @@ async def my(ctx: Context, args: str) -> None:
         .where(Assignment.status == "confirmed", AssignmentMember.staff_id == staff.id,
                Case.state.not_in(routing.CLOSED)).order_by(Case.id))).all()
     lines, buttons = [], []
-    for case, _m in rows:
-        due = await next_deadline(ctx.session, case)
-        lines.append(_("{ref}: {state}; next deadline {due}").format(
-            ref=case.reference, state=_(STATE_WORDS[case.state]), due=fmt_time(ctx, due)))
+    for case, m in rows:
+        state = _(STATE_WORDS[case.state])
+        owed = await signoff.owed_until(ctx.session, m)
+        if owed is not None:
+            lines.append(_("{ref}: {state}; awaiting your acknowledgement (签收) by {due}").format(
+                ref=case.reference, state=state, due=fmt_time(ctx, owed)))
+            buttons.append([ctx.action(case.reference, "case", f"{case.id}.view"), signoff.ack_button(ctx, m)])
+            continue
+        due = await signoff.case_deadline(ctx.session, case)
+        if m.acknowledged_at is not None:
+            lines.append(_("{ref}: {state}; you have acknowledged (已签收); next deadline {due}").format(
+                ref=case.reference, state=state, due=fmt_time(ctx, due)))
+        else:
+            lines.append(_("{ref}: {state}; next deadline {due}").format(
+                ref=case.reference, state=state, due=fmt_time(ctx, due)))
         buttons.append([ctx.action(case.reference, "case", f"{case.id}.view")])
     if Role.lead in staff.roles and staff.office_id:
         office = await ctx.session.get(Office, staff.office_id)
