@@ -181,11 +181,13 @@ class Dispatcher:
                     return
                 except StaffOnly:
                     pass
-            ctx.reply(
-                _("I don't know the command /{name}. Nothing was changed. Send /help to see what you can do.").format(
-                    name=name[:32]
-                )
-            )
+            unknown = _("I don't know the command /{name}. Nothing was changed. Send /help to see what you can do.")
+            if not ctx.actor.is_staff:
+                # Staff whose chat is not linked yet learn how to link it; the answer is the same
+                # for every unknown command, so it does not tell which staff commands exist.
+                unknown += "\n" + _("Staff: link this chat to your account first with /bind and the code from "
+                                     "your administrator.")
+            ctx.reply(unknown.format(name=name[:32]))
             return
 
         if ctx.state.active:

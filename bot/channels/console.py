@@ -44,9 +44,12 @@ class ConsoleChannel:
         self.external_id = OUTSIDER
         self.acting_as: str | None = None
 
-    # Pushes from the outbox to a console identity are printed with their addressee.
+    # Pushes from the outbox to a console identity are printed with their addressee. Their
+    # buttons become that identity's numbered menu, so "1" after "/as LOGIN" answers the notice.
     async def send(self, address: str, reply: Reply) -> None:
         self._print(reply, prefix=f"[→ {address.removeprefix('as:')}] ")
+        if reply.buttons:
+            await self.dispatcher.remember_menu(CHANNEL, address, reply)
 
     def _print(self, reply: Reply, prefix: str = "") -> None:
         text = numbered_text(reply)

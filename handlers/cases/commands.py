@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers.access import Action, decide, people_text, visible_clause
-from handlers.cases import binding, routing, service
+from handlers.cases import binding, routing, service, signoff
 from handlers.cases.conversations import CONVERSATIONS, INTAKE, NEW_CASE
 from handlers.cases.replies import illegal, load_visible, not_found, show_case
 from handlers.cases.verbs import VERBS
-from handlers.cases.views import STATE_WORDS, fmt_time, next_deadline
+from handlers.cases.views import STATE_WORDS, fmt_time
 from handlers.context import Context
 from handlers.i18n import N_, labelled
 from handlers.lifecycle import IllegalTransition
@@ -72,10 +72,21 @@ async def my(ctx: Context, args: str) -> None:
                Case.state.not_in(routing.CLOSED), await visible_clause(ctx.session, ctx.sealer, staff))
         .order_by(Case.id))).all()
     lines, buttons = [], []
-    for case, _m in rows:
-        due = await next_deadline(ctx.session, case)
-        lines.append(_("{ref}: {state}; next deadline {due}").format(
-            ref=case.reference, state=_(STATE_WORDS[case.state]), due=fmt_time(ctx, due)))
+    for case, m in rows:
+        state = _(STATE_WORDS[case.state])
+        owed = await signoff.owed_until(ctx.session, m)
+        if owed is not None:
+            lines.append(_("{ref}: {state}; awaiting your acknowledgement (签收) by {due}").format(
+                ref=case.reference, state=state, due=fmt_time(ctx, owed)))
+            buttons.append([ctx.action(case.reference, "case", f"{case.id}.view"), signoff.ack_button(ctx, m)])
+            continue
+        due = await signoff.case_deadline(ctx.session, case)
+        if m.acknowledged_at is not None:
+            lines.append(_("{ref}: {state}; you have acknowledged (已签收); next deadline {due}").format(
+                ref=case.reference, state=state, due=fmt_time(ctx, due)))
+        else:
+            lines.append(_("{ref}: {state}; next deadline {due}").format(
+                ref=case.reference, state=state, due=fmt_time(ctx, due)))
         buttons.append([ctx.action(case.reference, "case", f"{case.id}.view")])
     if Role.lead in staff.roles and staff.office_id:
         office = await ctx.session.get(Office, staff.office_id)
@@ -166,7 +177,7 @@ async def deactivate_cmd(ctx: Context, args: str) -> None:
     lines = [_("{name} is deactivated: {n} linked chats stopped working, outstanding codes destroyed.").format(
         name=done.staff.name, n=done.chats)]
     visible = [c for c in done.open_cases if await decide(ctx.session, admin, c, Action.view,
-                                                        people_text=await routing.people_text(ctx.session, ctx.sealer, c))]
+                                                        people_text=await people_text(ctx.session, ctx.sealer, c))]
     if done.open_cases:
         lines.append(_("Open cases needing a replacement: {n}; their leads and supervisors have been told.").format(
             n=len(done.open_cases)))

@@ -99,7 +99,9 @@ async def render_case(ctx: Context, case: Case, f: Facts) -> None:
         for m, st in team:
             ack = _("acknowledged") if m.acknowledged_at else _("not yet acknowledged")
             lines.append(f"  • {st.name} ({_(ROLE_WORDS[m.role])}, {ack})")
-    ctx.reply("\n".join(lines), buttons=_buttons(ctx, case, f))
+    from handlers.cases.signoff import offer
+
+    ctx.reply("\n".join(lines), buttons=await offer(ctx, case) + _buttons(ctx, case, f))
 
 
 async def _content(ctx: Context, case: Case) -> list[str]:
