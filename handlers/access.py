@@ -21,6 +21,7 @@ from storage.models import (
     Office,
     Role,
     Staff,
+    StaffOfficeSpell,
     office_units,
 )
 
@@ -36,6 +37,7 @@ class Action(str, enum.Enum):
     ask_reporter = "ask_reporter"
     note = "note"
     classify = "classify"        # intake: set the unit of a case
+    approve = "approve"          # decide an extension or suspension request, hand a case down (下转)
 
 
 @dataclass
@@ -61,12 +63,24 @@ async def conflict_reasons(session: AsyncSession, staff: Staff, case: Case, *, p
     reasons = []
     if case.unit_id is not None and case.unit_id in await stationed_unit_ids(session, staff.office_id):
         reasons.append("stationed")
+    elif case.unit_id is not None:
+        # An office transfer does not wash out having sat inside the unit (office history).
+        former = await session.scalars(select(StaffOfficeSpell.office_id).where(
+            StaffOfficeSpell.staff_id == staff.id, StaffOfficeSpell.until.is_not(None)))
+        for office_id in set(former):
+            if case.unit_id in await stationed_unit_ids(session, office_id):
+                reasons.append("formerly_stationed")
+                break
     decls = (await session.scalars(select(ConflictDeclaration).where(ConflictDeclaration.staff_id == staff.id))).all()
     for d in decls:
         if d.unit_id is not None and d.unit_id == case.unit_id:
             reasons.append("declared_unit")
         if d.person_name and people_text and d.person_name in people_text:
             reasons.append("declared_person")
+        if d.case_id is not None and d.case_id == case.id:
+            reasons.append("declared_case")
+    if people_text and staff.name and staff.name in people_text:
+        reasons.append("named_in_report")  # nobody works a report about themselves
     if case.cross_inspection and case.region_id is not None and staff.home_region_id == case.region_id:
         reasons.append("home_region")
     return reasons
@@ -83,7 +97,8 @@ async def facts(session: AsyncSession, staff: Staff | None, case: Case, *, peopl
     member = await session.scalar(
         select(AssignmentMember.role)
         .join(Assignment, Assignment.id == AssignmentMember.assignment_id)
-        .where(Assignment.case_id == case.id, Assignment.status == "confirmed", AssignmentMember.staff_id == staff.id)
+        .where(Assignment.case_id == case.id, Assignment.status == "confirmed", AssignmentMember.staff_id == staff.id,
+               AssignmentMember.left_at.is_(None))
     )
     role = MemberRole(member) if member else None
     # Local staff may serve as liaisons: being stationed at the unit is then no bar to the
@@ -111,7 +126,7 @@ def allowed(f: Facts, action: Action) -> bool:
         return supervisor or f.group_lead or f.member_role is MemberRole.lead
     if action is Action.dispose:
         return supervisor or f.member_role is MemberRole.lead
-    if action is Action.classify:
+    if action in (Action.classify, Action.approve):
         return supervisor
     return False
 
