@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers.access import Action, decide
-from handlers.cases import binding, routing, service, signoff
+from handlers.cases import binding, evidence, routing, service, signoff
 from handlers.cases.conversations import CONVERSATIONS, INTAKE, NEW_CASE
 from handlers.cases.replies import illegal, load_visible, not_found, show_case
 from handlers.cases.verbs import VERBS
@@ -182,6 +182,7 @@ def make_router() -> Router:
     r = Router("cases")
     for conv in CONVERSATIONS:
         r.add_conversation(conv)
+    r.add_conversation(evidence.ADD_MATERIAL)
     staff_only, leads = Audience.staff, (Role.lead, Role.supervisor, Role.admin)
     r.command("bind", help=N_("Staff: link this chat to your account with the code from your administrator"),
               audience=Audience.anyone, order=60)(bind)
@@ -199,4 +200,5 @@ def make_router() -> Router:
     r.action("intake")(intake_pick)
     r.action("ack")(ack)
     r.action("case")(case_action)
+    r.action("evid")(evidence.open_file)
     return r

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from handlers.access import Action
-from handlers.cases import routing, service
+from handlers.cases import evidence, routing, service
 from handlers.cases.conversations import CASE_INPUT, CI, TEAM_EDITOR
 from handlers.cases.replies import propose_team, show_case
 from handlers.cases.views import DISPOSAL_WORDS
@@ -75,6 +75,14 @@ async def _feedback(ctx: Context, staff: Staff, case: Case) -> None:
     ctx.reply(ctx._("Recorded that the reporter was informed for case {ref}.").format(ref=case.reference))
 
 
+async def _files(ctx: Context, staff: Staff, case: Case) -> None:
+    await evidence.show_files(ctx, staff, case)
+
+
+async def _attach(ctx: Context, staff: Staff, case: Case) -> None:
+    await evidence.ADD_MATERIAL.start(ctx, case)
+
+
 VERBS: dict[str, Verb] = {
     "view": Verb(Action.view, _view),
     "accept": Verb(Action.accept, _accept),
@@ -87,5 +95,7 @@ VERBS: dict[str, Verb] = {
     "feedback": Verb(Action.dispose, _feedback),
     "ask": Verb(Action.ask_reporter, _input(CI.ask_text)),
     "note": Verb(Action.note, _input(CI.note_text)),
+    "files": Verb(Action.view_content, _files),
+    "attach": Verb(Action.note, _attach),
     **{f"disp_{d.value}": Verb(Action.dispose, _dispose(d)) for d in Disposal},
 }

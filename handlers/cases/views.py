@@ -14,7 +14,6 @@ from handlers.i18n import N_
 from storage.models import (
     Assignment,
     AssignmentMember,
-    Attachment,
     Case,
     CaseState,
     Deadline,
@@ -119,11 +118,13 @@ async def _content(ctx: Context, case: Case) -> list[str]:
                 out.append(_("People named: {v}").format(v=sealer.open_text(tip.key_id, tip.people_enc)))
             out.append(_("What was reported: {v}").format(v=sealer.open_text(tip.key_id, tip.body_enc)))
             out.append(_("Reporter: {v}").format(v=_("anonymous") if tip.anonymous else _("named (contact on file)")))
-            n_files = len((await s.scalars(select(Attachment.id).where(Attachment.tip_id == tip.id))).all())
-            out.append(_("Files: {n}").format(n=n_files))
             for m in (await s.scalars(select(TipMessage).where(TipMessage.tip_id == tip.id).order_by(TipMessage.id))).all():
                 label = _("Reporter's answer") if m.question_id else _("Reporter added")
                 out.append(f"{label}: {sealer.open_text(m.key_id, m.body_enc)}")
+    from handlers.cases.evidence import case_files, note_lines
+
+    out.append(_("Files: {n}").format(n=len(await case_files(s, case))))
+    out += await note_lines(ctx, case)
     return out
 
 
@@ -150,6 +151,8 @@ def _buttons(ctx: Context, case: Case, f: Facts) -> list[list[Button]]:
         extra.append(act(ctx, _("Ask the reporter"), case, "ask"))
     if allowed(f, Action.note):
         extra.append(act(ctx, _("Add a note"), case, "note"))
+    if allowed(f, Action.view_content):
+        extra.append(act(ctx, _("Files"), case, "files"))
     if extra:
         rows.append(extra)
     return rows
