@@ -36,6 +36,7 @@ class Action(str, enum.Enum):
     ask_reporter = "ask_reporter"
     note = "note"
     classify = "classify"        # intake: set the unit of a case
+    reveal_reporter = "reveal_reporter"  # a named reporter's name and contact: the team lead only
 
 
 @dataclass
@@ -113,6 +114,8 @@ def allowed(f: Facts, action: Action) -> bool:
         return supervisor or f.member_role is MemberRole.lead
     if action is Action.classify:
         return supervisor
+    if action is Action.reveal_reporter:
+        return f.member_role is MemberRole.lead
     return False
 
 

@@ -95,6 +95,7 @@ VERBS: dict[str, Verb] = {
     "feedback": Verb(Action.dispose, _feedback),
     "ask": Verb(Action.ask_reporter, _input(CI.ask_text)),
     "note": Verb(Action.note, _input(CI.note_text)),
+    "reveal": Verb(Action.reveal_reporter, _input(CI.reveal_reason)),
     "files": Verb(Action.view_content, _files),
     "attach": Verb(Action.note, _attach),
     **{f"disp_{d.value}": Verb(Action.dispose, _dispose(d)) for d in Disposal},

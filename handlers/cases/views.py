@@ -98,9 +98,11 @@ async def render_case(ctx: Context, case: Case, f: Facts) -> None:
         for m, st in team:
             ack = _("acknowledged") if m.acknowledged_at else _("not yet acknowledged")
             lines.append(f"  • {st.name} ({_(ROLE_WORDS[m.role])}, {ack})")
+    from handlers.cases import feedback
     from handlers.cases.signoff import offer
 
-    ctx.reply("\n".join(lines), buttons=await offer(ctx, case) + _buttons(ctx, case, f))
+    ctx.reply("\n".join(lines), buttons=await offer(ctx, case) + _buttons(ctx, case, f) +
+              await feedback.buttons(ctx, case, f))
 
 
 async def _content(ctx: Context, case: Case) -> list[str]:
@@ -122,10 +124,11 @@ async def _content(ctx: Context, case: Case) -> list[str]:
                 label = _("Reporter's answer") if m.question_id else _("Reporter added")
                 out.append(f"{label}: {sealer.open_text(m.key_id, m.body_enc)}")
     from handlers.cases.evidence import case_files, note_lines
+    from handlers.cases.feedback import content_lines
 
     out.append(_("Files: {n}").format(n=len(await case_files(s, case))))
     out += await note_lines(ctx, case)
-    return out
+    return out + await content_lines(ctx, case)
 
 
 def _buttons(ctx: Context, case: Case, f: Facts) -> list[list[Button]]:
