@@ -26,6 +26,7 @@ def make_bus() -> Bus:
     bus = Bus()
     bus.listen("tip.submitted", case_listeners.route_new_tip)
     bus.listen("tip.answered", case_listeners.tell_team_of_answer)
+    bus.listen("tip.material_added", case_listeners.tell_team_of_material)
     bus.listen("case.transition", deadlines.on_transition)
     bus.listen("assignment.confirmed", deadlines.on_assignment)
     bus.listen("member.acknowledged", deadlines.on_acknowledged)

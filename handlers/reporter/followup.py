@@ -122,6 +122,9 @@ class CheckConversation(Conversation):
         case = await case_for(ctx.session, tip)
         state = case.state if case else CaseState.received.value
         lines = [_("Status of your report: {status}").format(status=_(STATUS_WORDS[state]))]
+        if case is not None and case.result_enc is not None and case.key_id and \
+                state in (CaseState.concluded.value, CaseState.feedback_given.value):
+            lines.append(_("Result: {text}").format(text=ctx.sealer.open_text(case.key_id, case.result_enc)))
         questions = await open_questions(ctx.session, tip)
         rows = []
         for i, q in enumerate(questions, start=1):
