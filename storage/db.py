@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -33,3 +35,9 @@ def sync_url(async_url: str) -> str:
     url = make_url(async_url)
     driver = {"sqlite+aiosqlite": "sqlite", "postgresql+asyncpg": "postgresql+psycopg2"}[url.drivername]
     return url.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def insert_for(session: AsyncSession, model: Any) -> Any:
+    """The dialect's INSERT, which has ``on_conflict_do_update`` (SQLite and PostgreSQL alike)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
