@@ -13,7 +13,6 @@ their only bar) may join as liaisons, at most ``liaison_share`` of a subgroup, m
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -209,7 +208,9 @@ async def load_people(session: AsyncSession, joint_group_id: int | None) -> list
 
 
 def place_of(t: CampaignTarget) -> Place:
-    return Place(t.id, t.region_id, t.unit_id)
+    # Home region bars work in a place (a region, a project there), as cross inspection does for
+    # cases; a unit target is barred by the stationed office and declared relationships.
+    return Place(t.id, None if t.kind == "unit" else t.region_id, t.unit_id)
 
 
 def same_target(a: CampaignTarget, b: CampaignTarget) -> bool:
@@ -236,6 +237,3 @@ async def recent_by_target(session: AsyncSession, campaign: Campaign, months: in
                 out.setdefault(t.id, set()).add(sid)
     return out
 
-
-def fair_share(total: int, groups: int) -> int:
-    return math.ceil(total / max(1, groups))
