@@ -27,3 +27,8 @@ async def create_by_chat(sup: Chat, deps: Deps, *, subgroups: int = 2, share: st
         c = await s.scalar(select(Campaign).order_by(Campaign.id.desc()).limit(1))
         assert c is not None
         return c
+
+
+# The channel stand-ins' fixtures, for the phone steps of a campaign.
+from tests.telegram.conftest import standin, tg  # noqa: E402, F401
+from tests.wecom.conftest import wecom  # noqa: E402, F401
