@@ -51,7 +51,7 @@ async def show_case(ctx: Context, case: Case) -> None:
     if not allowed(f, Action.view):
         not_found(ctx, case.reference)
         return
-    await service.log(ctx.session, staff, case, "view", ctx.clock.now(), content=allowed(f, Action.view_content))
+    await service.log(ctx.uow, staff, case, "view", ctx.clock.now(), content=allowed(f, Action.view_content))
     await render_case(ctx, case, f)
 
 
