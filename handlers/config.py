@@ -34,6 +34,10 @@ class Config(BaseModel):
         description="comma-separated KEYID:BASE64KEY (32 bytes each); the first one encrypts",
     )
 
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="keys the audit trail's HMAC chain (>= 32 chars); unset: derived from the installation salt (HKDF)")
+
     draft_ttl_hours: float = Field(default=24.0, gt=0)
     max_attachment_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_text_chars: int = Field(default=20000, gt=0)
@@ -90,6 +94,13 @@ class Config(BaseModel):
             raise ValueError("must be at least 16 characters")
         return v
 
+    @field_validator("audit_key")
+    @classmethod
+    def _audit_key(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return v
+
     @model_validator(mode="after")
     def _keys(self) -> Config:
         parse_keys(self.encryption_keys.get_secret_value())
@@ -102,6 +113,18 @@ class Config(BaseModel):
     @property
     def salt(self) -> bytes:
         return self.installation_salt.get_secret_value().encode()
+
+    @property
+    def audit_mac_key(self) -> bytes:
+        """The audit chain's HMAC key: never in the database, so whoever can write the database
+        cannot recompute the chain. LIANZU_AUDIT_KEY if set, else HKDF-SHA256 of the installation
+        salt (which never changes, unlike the encryption keys that rotate)."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        if self.audit_key is not None:
+            return self.audit_key.get_secret_value().encode()
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"lianzu audit chain v1").derive(self.salt)
 
     @property
     def keyring(self) -> dict[str, bytes]:

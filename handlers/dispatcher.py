@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Actor, Context, StaffOnly
 from handlers.deps import Deps
-from handlers.events import Button, InboundEvent, Reply
+from handlers.events import MAX_BUTTON_DATA_BYTES, Button, InboundEvent, Reply
 from handlers.i18n import Gettext, gettext_for, normalize_language, same_words
 from handlers.identity import sender_key
 from handlers.router import ActionHandler, CommandSpec, Conversation, Router
@@ -23,6 +23,28 @@ from handlers.uow import UnitOfWork
 from storage.models import ChatIdentity, ChatPreference, InboundSeen, Staff
 
 log = logging.getLogger("lianzu.dispatcher")
+
+# C0 controls but tab and newlines, DEL, and lone surrogates: never meant, and NUL is refused by
+# PostgreSQL text, a surrogate by every UTF-8 encoder.
+_JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Every id in button data fits a 32-bit integer column; a longer run of digits is forged.
+_MAX_ID_DIGITS = 9
+_BUTTON_DATA = re.compile(r"[\x20-\x7e]+")
+_LONG_NUMBER = re.compile(rf"\d{{{_MAX_ID_DIGITS + 1},}}", re.ASCII)
+
+
+def clean_text(text: str | None) -> str | None:
+    """What every handler receives: no control characters or lone surrogates; None if nothing is left."""
+    if text is None:
+        return None
+    cleaned = _JUNK.sub("", text)
+    return cleaned if cleaned.strip() else None
+
+
+def valid_button_data(data: str) -> bool:
+    """Button data is ours: printable ASCII within the platform limit, ids of at most 9 digits."""
+    return (len(data) <= MAX_BUTTON_DATA_BYTES and _BUTTON_DATA.fullmatch(data) is not None
+            and _LONG_NUMBER.search(data) is None)
 
 
 class RouterAlreadyAttached(RuntimeError):
@@ -56,6 +78,7 @@ class Dispatcher:
 
     async def handle(self, event: InboundEvent) -> list[Reply]:
         cfg = self.deps.config
+        event = self._cleaned(event)
         if event.chat_type == "group":
             # Nothing from a group is stored: tips are only taken in private.
             _ = gettext_for(normalize_language(event.sender.language_code, cfg.default_language))
@@ -92,6 +115,22 @@ class Dispatcher:
             ]
 
     # -- pieces ------------------------------------------------------------------------
+
+    @staticmethod
+    def _cleaned(event: InboundEvent) -> InboundEvent:
+        """Clean the input once, here, so no handler meets a NUL, a surrogate or a forged id."""
+        update: dict[str, object] = {}
+        text = clean_text(event.text)
+        if text != event.text:
+            update["text"] = text
+        if event.button is not None and not valid_button_data(event.button):
+            # A forged or mangled button: answered as a stale one, reaching no handler.
+            update["button"] = "x:invalid"
+        if event.attachment is not None:
+            name = clean_text(event.attachment.filename) or "file"
+            if name != event.attachment.filename:
+                update["attachment"] = event.attachment.model_copy(update={"filename": name})
+        return event.model_copy(update=update) if update else event
 
     async def _gettext_outside(self, event: InboundEvent) -> Gettext:
         """Translations for an answer given outside the update's transaction (refusals, errors)."""

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.app import App, StartupRefused, build_app, check_key_ids, check_secrets, prepare_database
+from bot.commands import cli_log
 from bot.settings import Settings
 from handlers.i18n import compile_catalogs
 from storage import migrate
@@ -59,7 +60,9 @@ def cmd_org_import(settings: Settings, args: argparse.Namespace) -> int:
         engine = make_engine(settings.database_url)
         try:
             async with make_sessionmaker(engine)() as session, session.begin():
-                return await import_org(session, org)
+                stats = await import_org(session, org)
+                await cli_log(session, settings, "org_import", file=args.file.name, **stats)
+                return stats
         finally:
             await engine.dispose()
 

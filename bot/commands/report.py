@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import true
 
+from bot.commands import cli_log
 from bot.settings import Settings
 from handlers.schedule.figures import Period, ratio, stats
 from storage.db import make_engine, make_sessionmaker
@@ -69,7 +70,8 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     async def go() -> list[dict[str, Any]]:
         engine = make_engine(settings.database_url)
         try:
-            async with make_sessionmaker(engine)() as s:
+            async with make_sessionmaker(engine)() as s, s.begin():
+                await cli_log(s, settings, "report", start=str(a), end=str(b), format=args.format)
                 return [(await stats(s, true(), q)).as_dict() for q in (p, p.shift(years=-1), p.shift(back=True))]
         finally:
             await engine.dispose()

@@ -79,9 +79,9 @@ def reasons_text(_: Gettext, reasons: Sequence[str]) -> str:
     return "；".join(_(REASON_WORDS.get(r, r)) for r in reasons)
 
 
-async def log(session: AsyncSession, staff: Staff | None, campaign: Campaign, action: str, now: datetime,
+async def log(uow: UnitOfWork, staff: Staff | None, campaign: Campaign, action: str, now: datetime,
               **detail: object) -> None:
-    await audit.append(session, at=now, action=f"campaign:{action}", actor_staff_id=staff.id if staff else None,
+    await audit.append(uow.session, key=uow.config.audit_mac_key, at=now, action=f"campaign:{action}", actor_staff_id=staff.id if staff else None,
                        actor_label=staff.login if staff else "system", detail={"campaign": campaign.reference, **detail})
 
 
@@ -153,7 +153,7 @@ async def create(uow: UnitOfWork, staff: Staff | None, *, title: str, kind: Camp
                  for t in targets]
     session.add(c)
     await session.flush()
-    await log(session, staff, c, "create", now, targets=len(targets), subgroups=subgroups)
+    await log(uow, staff, c, "create", now, targets=len(targets), subgroups=subgroups)
     await propose(uow, c)
     return c
 
@@ -183,7 +183,7 @@ async def propose(uow: UnitOfWork, c: Campaign) -> prop.CampaignProposal:
     c.proposal = plan.to_json()
     await session.flush()
     await session.refresh(c, ["subgroups"])
-    await log(session, None, c, "propose", uow.now(), people=sum(len(g.everyone()) for g in plan.groups),
+    await log(uow, None, c, "propose", uow.now(), people=sum(len(g.everyone()) for g in plan.groups),
               excluded=len(plan.exclusions))
     return plan
 
@@ -239,7 +239,7 @@ async def change(uow: UnitOfWork, staff: Staff, c: Campaign, number: int, op: st
     else:
         sg.members = [m for m in sg.members if m.staff_id != person.id]
     await session.flush()
-    await log(session, staff, c, "change", uow.now(), subgroup=number, op=op, login=login)
+    await log(uow, staff, c, "change", uow.now(), subgroup=number, op=op, login=login)
     return person
 
 
@@ -267,7 +267,7 @@ async def confirm(uow: UnitOfWork, staff: Staff, c: Campaign) -> int:
                     task.deadline_id = d.id
                 session.add(task)
     await session.flush()
-    await log(session, staff, c, "confirm", now, subgroups=len(c.subgroups))
+    await log(uow, staff, c, "confirm", now, subgroups=len(c.subgroups))
     n = 0
     for sg in c.subgroups:
         for m in sg.members:
@@ -306,7 +306,7 @@ async def acknowledge(uow: UnitOfWork, staff: Staff, member_id: int) -> tuple[st
     if m.acknowledged_at is not None:
         return "again", c
     m.acknowledged_at = now
-    await log(session, staff, c, "acknowledge", now, subgroup=sg.number)
+    await log(uow, staff, c, "acknowledge", now, subgroup=sg.number)
     lead = next((x for x in sg.members if x.role == MemberRole.lead.value), None)
     if lead is not None and lead.staff_id != staff.id:
         name, ref, n = staff.name, c.reference, sg.number
@@ -368,7 +368,7 @@ async def report(uow: UnitOfWork, staff: Staff, task_id: int, *, number: int, no
                                            summary=f"{c.reference} / {target.name if target else ''}: {note}")
         r.case_id = case.id
     await session.flush()
-    await log(session, staff, c, "progress", now, task=task.id, kind=task.kind, number=number, case=r.case_id)
+    await log(uow, staff, c, "progress", now, task=task.id, kind=task.kind, number=number, case=r.case_id)
     if done:
         await mark_done(uow, staff, task)
     return r
@@ -403,7 +403,7 @@ async def end(uow: UnitOfWork, staff: Staff, c: Campaign) -> None:
             d.met_at = now
         elif d.kind in cancelled:
             d.cancelled_at = now
-    await log(uow.session, staff, c, "end", now)
+    await log(uow, staff, c, "end", now)
     for sg in c.subgroups:  # the subgroup leads are asked to rate the host
         lead = next((m for m in sg.members if m.role == MemberRole.lead.value), None)
         if lead is None:
@@ -438,7 +438,7 @@ async def evaluate(uow: UnitOfWork, staff: Staff, c: Campaign, number: int, dire
     e.key_id, e.note_enc = uow.sealer.seal_text(note) if note else (None, None)
     session.add(e)
     await session.flush()
-    await log(session, staff, c, "evaluate", uow.now(), subgroup=number, direction=direction)
+    await log(uow, staff, c, "evaluate", uow.now(), subgroup=number, direction=direction)
     return e
 
 

@@ -52,7 +52,7 @@ async def bind(ctx: Context, args: str) -> None:
         # The language of the chat they bound from becomes theirs: notices, reminders and digests follow it.
         staff.language = ctx.lang
     ctx.lang = staff.language
-    await service.log(ctx.session, staff, None, "bind", ctx.clock.now(), channel=ctx.event.channel)
+    await service.log(ctx.uow, staff, None, "bind", ctx.clock.now(), channel=ctx.event.channel)
     await service.queue_pending_notices(ctx.uow, staff.id)
     ctx.reply(ctx._("This chat is now linked to {name}. Send /help to see your commands.").format(name=staff.name))
 
@@ -61,7 +61,7 @@ async def unbind(ctx: Context, args: str) -> None:
     staff = ctx.require_staff()
     if ctx.actor.identity is not None:
         await ctx.session.delete(ctx.actor.identity)
-    await service.log(ctx.session, staff, None, "unbind", ctx.clock.now(), channel=ctx.event.channel)
+    await service.log(ctx.uow, staff, None, "unbind", ctx.clock.now(), channel=ctx.event.channel)
     ctx.reply(ctx._("This chat is no longer linked to your account."))
 
 
@@ -106,6 +106,7 @@ async def my(ctx: Context, args: str) -> None:
             for c in visible:
                 lines.append("  " + labelled(_, c.reference, _(STATE_WORDS[c.state])))
                 buttons.append([ctx.action(c.reference, "case", f"{c.id}.view")])
+    await service.log(ctx.uow, staff, None, "my", ctx.clock.now(), cases=[c.id for c, _m in rows])
     ctx.reply("\n".join(lines) if lines else _("You have no open cases."), buttons=buttons)
 
 
@@ -157,7 +158,7 @@ async def bindings_cmd(ctx: Context, args: str) -> None:
 async def revoke_cmd(ctx: Context, args: str) -> None:
     staff = ctx.require_staff()
     n = await binding.revoke(ctx.session, args.strip())
-    await service.log(ctx.session, staff, None, "revoke", ctx.clock.now(), login=args.strip()[:64], n=n)
+    await service.log(ctx.uow, staff, None, "revoke", ctx.clock.now(), login=args.strip()[:64], n=n)
     ctx.reply(ctx._("{n} linked chats removed.").format(n=n))
 
 
@@ -175,7 +176,7 @@ async def deactivate_cmd(ctx: Context, args: str) -> None:
     if done is None:
         ctx.reply(_("No staff member has the login {login}. Nothing was changed.").format(login=login))
         return
-    await service.log(ctx.session, admin, None, "deactivate", ctx.clock.now(), login=login, chats=done.chats,
+    await service.log(ctx.uow, admin, None, "deactivate", ctx.clock.now(), login=login, chats=done.chats,
                       open_cases=len(done.open_cases))
     lines = [_("{name} is deactivated: {n} linked chats stopped working, outstanding codes destroyed.").format(
         name=done.staff.name, n=done.chats)]

@@ -15,6 +15,7 @@ from handlers.i18n import Gettext, gettext_for
 from handlers.schedule.chart import can_draw, intake_chart
 from handlers.schedule.figures import Period, scope, status
 from handlers.uow import UnitOfWork
+from storage import audit
 from storage.models import Case, ChatIdentity, Role, Staff, StaffRole
 
 DAYS = 30
@@ -42,7 +43,8 @@ async def daily_series(session: AsyncSession, where: ColumnElement[bool], now: d
     return days, [rec[d] for d in days], [con[d] for d in days]
 
 
-async def digest_for(session: AsyncSession, staff: Staff, now: datetime, tz: ZoneInfo, _: Gettext) -> Reply | None:
+async def digest_for(session: AsyncSession, staff: Staff, now: datetime, tz: ZoneInfo, _: Gettext,
+                     anchor: audit.Anchor | None = None) -> Reply | None:
     where = await scope(session, staff)
     since = Period(now - timedelta(days=1), now, "24h")
     st = await status(session, where, since, now)
@@ -54,6 +56,10 @@ async def digest_for(session: AsyncSession, staff: Staff, now: datetime, tz: Zon
     if st.overdue_refs:
         lines.append(_("Overdue: {refs}").format(refs="、".join(st.overdue_refs)))
     lines += await campaign_digest_lines(session, staff, now, _)
+    if anchor is not None:
+        # Kept outside the database by everyone who receives it: `lianzu audit verify --against-digest`
+        # then shows whether entries were deleted or rewritten since.
+        lines.append(_("Audit anchor: {anchor}").format(anchor=str(anchor)))
     # Chart labels in the reader's language where a Chinese font exists; else the English originals
     # (a picture of empty boxes helps nobody).
     t = _ if can_draw(_("Last 30 days")) else (lambda s: s)
@@ -71,6 +77,7 @@ async def send_digests(uow: UnitOfWork) -> int:
     bound = set((await session.scalars(select(ChatIdentity.staff_id).where(ChatIdentity.staff_id.in_(ids),
                                                                             ChatIdentity.blocked_at.is_(None)))).all())
     day = now.astimezone(config.tz).date().isoformat()
+    anchor = await audit.anchor(session)
     n = 0
     for sid in ids:
         if sid not in bound:
@@ -79,7 +86,7 @@ async def send_digests(uow: UnitOfWork) -> int:
         if staff is None or not staff.active:
             continue
         _ = gettext_for(staff.language or config.default_language)
-        reply = await digest_for(session, staff, now, config.tz, _)
+        reply = await digest_for(session, staff, now, config.tz, _, anchor)
         if reply is None:
             continue
         rows = await uow.outbox.to_staff(sid, _ready(reply), kind="digest", dedupe_key=f"digest:{day}:{sid}")

@@ -49,6 +49,9 @@ def _day_start(d: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(d, time(0), tzinfo=tz)
 
 
+MIN_YEAR, MAX_YEAR = 1950, 2999  # a year-on-year comparison must stay a real date
+
+
 def parse_period(text: str, now: datetime, tz: ZoneInfo, default: str = "today") -> Period | None:
     """today | week | month | year | 2026 | 2026-03 | 2026-Q1 | 2026-03-01 2026-03-31."""
     t = (text or default).strip().lower()
@@ -63,26 +66,30 @@ def parse_period(text: str, now: datetime, tz: ZoneInfo, default: str = "today")
         b = (a + timedelta(days=32)).replace(day=1)
     elif t in ("year", "本年", "今年"):
         a, b = date(local.year, 1, 1), date(local.year + 1, 1, 1)
-    elif m := re.fullmatch(r"(\d{4})", t):
+    elif (m := re.fullmatch(r"(\d{4})", t)) and MIN_YEAR <= int(m[1]) <= MAX_YEAR:
         a, b = date(int(m[1]), 1, 1), date(int(m[1]) + 1, 1, 1)
     elif m := re.fullmatch(r"(\d{4})-(\d{1,2})", t):
         y, mo = int(m[1]), int(m[2])
-        if not 1 <= mo <= 12:
+        if not 1 <= mo <= 12 or not MIN_YEAR <= y <= MAX_YEAR:
             return None
         a = date(y, mo, 1)
         b = (a + timedelta(days=32)).replace(day=1)
     elif m := re.fullmatch(r"(\d{4})-q([1-4])", t):
         y, q = int(m[1]), int(m[2])
+        if not MIN_YEAR <= y <= MAX_YEAR:
+            return None
         a = date(y, 3 * q - 2, 1)
         b = date(y + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
     elif m := re.fullmatch(r"(\d{4}-\d{2}-\d{2})\s+(\d{4}-\d{2}-\d{2})", t):
         try:
             a, b = date.fromisoformat(m[1]), date.fromisoformat(m[2]) + timedelta(days=1)
-        except ValueError:
+        except (ValueError, OverflowError):  # 9999-12-31 has no next day
             return None
         if b <= a:
             return None
     else:
+        return None
+    if not (MIN_YEAR <= a.year and b.year <= MAX_YEAR):
         return None
     return Period(_day_start(a, tz).astimezone(ZoneInfo("UTC")), _day_start(b, tz).astimezone(ZoneInfo("UTC")), t)
 

@@ -200,7 +200,7 @@ async def _escalate(uow: UnitOfWork, d: Deadline, target: Target, rule: Kind, no
     d.last_escalated_at = now
     case_id = target.case.id if target.case else None
     uow.session.add(Escalation(case_id=case_id, deadline_id=d.id, level=level + 1, reason=f"{d.kind} overdue", at=now))
-    await audit.append(uow.session, at=now, action="escalate", actor_label="clock", case_id=case_id,
+    await audit.append(uow.session, key=uow.config.audit_mac_key, at=now, action="escalate", actor_label="clock", case_id=case_id,
                        detail={"kind": d.kind, "level": level + 1, "to": to, "passed_over": passed,
                                "delivered": len(recipients)})
     ref, when = target.reference, d.due_at.astimezone(uow.policy.tz).strftime("%Y-%m-%d %H:%M")
