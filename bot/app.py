@@ -16,11 +16,13 @@ from bot.settings import Settings
 from bot.web import WebServer
 from handlers.app import make_deps, make_dispatcher
 from handlers.clock import Clock, SystemClock
+from handlers.config import DEMO_KEYS, DEMO_SALT
 from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
 from storage import migrate
 from storage.crypto import Sealer
 from storage.db import make_engine, make_sessionmaker
+from storage.keys import unknown_key_ids
 from storage.models import Staff
 from storage.orgfile import import_org, load_org_file
 
@@ -75,6 +77,52 @@ async def prepare_database(settings: Settings) -> None:
             log.info("organisation loaded from %s: %d rows", org_path.name, stats["added"])
     finally:
         await engine.dispose()
+
+
+class StartupRefused(Exception):
+    """Start-up must not go on; the message says what to set or do."""
+
+
+GENERATE = {
+    "LIANZU_INSTALLATION_SALT": 'python -c "import secrets; print(secrets.token_urlsafe(32))"',
+    "LIANZU_ENCRYPTION_KEYS": 'python -c "import base64, os; print(\'k1:\' + base64.b64encode(os.urandom(32)).decode())"',
+}
+
+
+def check_secrets(settings: Settings) -> None:
+    """With a real channel on, the built-in demo salt and key (public, in the source) are refused:
+    anyone could then link receipts and chats and decrypt every tip."""
+    channels = [spec.name for spec in registry.CHANNELS if spec.name != "console" and spec.enabled(settings)]
+    if not channels:
+        return
+    demo = []
+    if settings.installation_salt.get_secret_value() == DEMO_SALT:
+        demo.append("LIANZU_INSTALLATION_SALT")
+    if settings.encryption_keys.get_secret_value() == DEMO_KEYS:
+        demo.append("LIANZU_ENCRYPTION_KEYS")
+    if demo:
+        raise StartupRefused(
+            f"Refusing to start: the {', '.join(channels)} channel is configured but "
+            f"{' and '.join(demo)} {'is' if len(demo) == 1 else 'are'} the built-in demo value, which is public. "
+            "Generate your own and keep them safe (losing them loses every tip):\n"
+            + "\n".join(f"  {name}: {GENERATE[name]}" for name in demo))
+
+
+async def check_key_ids(settings: Settings) -> None:
+    """Every key id the database holds values under must be configured; otherwise those values
+    could never be opened and every read of them would fail later, far from the cause."""
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            missing = await unknown_key_ids(session, set(settings.keyring))
+    finally:
+        await engine.dispose()
+    if missing:
+        raise StartupRefused(
+            "Refusing to start: the database holds values sealed under "
+            + ", ".join(f"key {kid!r} ({', '.join(tables)})" for kid, tables in sorted(missing.items()))
+            + ", not in LIANZU_ENCRYPTION_KEYS. Add the missing key (after the current one) and start again; "
+            "then `lianzu keys rotate` re-seals everything under the current key.")
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> App:

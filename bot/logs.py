@@ -7,7 +7,7 @@ import logging
 
 import structlog
 
-# Libraries that log SQL parameters or raw updates (which hold chat ids) at DEBUG/INFO. They
+# Libraries that log SQL parameters, raw updates (which hold chat ids) or file contents at DEBUG/INFO. They
 # stay at WARNING whatever LIANZU_LOG_LEVEL says: confidentiality is not traded for debugging.
 IDENTITY_LEAKING_LOGGERS = (
     "aiosqlite",
@@ -21,6 +21,9 @@ IDENTITY_LEAKING_LOGGERS = (
     "aiohttp.server",
     "urllib3.connectionpool",
     "wechatpy",
+    # File libraries print what they parse (Pillow: EXIF tags and PNG chunks at DEBUG).
+    "PIL",
+    "pypdf",
 )
 NOISY = ("alembic.runtime.migration", "apscheduler")
 

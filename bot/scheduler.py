@@ -27,7 +27,7 @@ from handlers.schedule import digest as digest_mod
 from handlers.schedule.ticker import tick
 from handlers.state import purge_expired
 from handlers.workdays import is_workday
-from storage.db import sync_url
+from storage.db import private_sqlite_file, sync_url
 from storage.models import SchedulerLease
 
 log = logging.getLogger("lianzu.scheduler")
@@ -114,6 +114,7 @@ class Scheduler:
         return self.aps is not None
 
     def _start_aps(self) -> None:
+        private_sqlite_file(jobstore_url(self.config.database_url))
         store = SQLAlchemyJobStore(url=jobstore_url(self.config.database_url), tablename="apscheduler_jobs")
         aps = AsyncIOScheduler(jobstores={"default": store}, timezone=self.config.tz)
         # Jobs are stored by reference, so any owner can run them after a take-over.

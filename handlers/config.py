@@ -41,6 +41,10 @@ class Config(BaseModel):
     receipt_failures_per_sender: int = Field(default=5, ge=1, description="per window")
     receipt_failures_global: int = Field(default=200, ge=1, description="per window")
     receipt_window_minutes: int = Field(default=15, ge=1)
+    bind_tries_per_chat: int = Field(default=5, ge=1, description="invite codes one chat may try per window")
+    bind_failures_global: int = Field(default=100, ge=1,
+                                      description="wrong codes per window from all chats; beyond it each chat gets one try per window")
+    bind_window_minutes: int = Field(default=15, ge=1)
 
     policy_file: Path | None = Field(default=None, description="time-limit policy table (TOML)")
     # Routing (交叉监督 + 回避).

@@ -4,6 +4,8 @@ inside one database transaction (the per-update session)."""
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -13,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.context import Actor, Context, StaffOnly
 from handlers.deps import Deps
 from handlers.events import Button, InboundEvent, Reply
-from handlers.i18n import Gettext, gettext_for, normalize_language
+from handlers.i18n import Gettext, gettext_for, normalize_language, same_words
 from handlers.identity import sender_key
 from handlers.router import ActionHandler, CommandSpec, Conversation, Router
 from handlers.state import StateHandle
@@ -155,14 +157,15 @@ class Dispatcher:
             if event.button or (event.text and not event.command):
                 return
 
-        # "2" on a channel that shows buttons as numbers means the second button.
+        # On a channel that shows buttons as numbered text, "2" (or "２", "②") means the second
+        # button and a label typed as text ("完成", "Not sure") means that button.
         if event.numbered_menus and event.button is None and event.text and ctx.state.menu:
-            choice = event.text.strip()
-            if choice.isdigit():
-                n = int(choice)
-                if 1 <= n <= len(ctx.state.menu):
-                    event = event.model_copy(update={"button": ctx.state.menu[n - 1], "text": None})
-                    ctx.event = event
+            chosen = self._menu_choice(ctx, event.text)
+            if chosen is None:
+                return
+            if chosen:
+                event = event.model_copy(update={"button": chosen, "text": None})
+                ctx.event = event
 
         if event.button is not None:
             await self._button(ctx, event.button)
@@ -178,11 +181,13 @@ class Dispatcher:
                     return
                 except StaffOnly:
                     pass
-            ctx.reply(
-                _("I don't know the command /{name}. Nothing was changed. Send /help to see what you can do.").format(
-                    name=name[:32]
-                )
-            )
+            unknown = _("I don't know the command /{name}. Nothing was changed. Send /help to see what you can do.")
+            if not ctx.actor.is_staff:
+                # Staff whose chat is not linked yet learn how to link it; the answer is the same
+                # for every unknown command, so it does not tell which staff commands exist.
+                unknown += "\n" + _("Staff: link this chat to your account first with /bind and the code from "
+                                     "your administrator.")
+            ctx.reply(unknown.format(name=name[:32]))
             return
 
         if ctx.state.active:
@@ -234,15 +239,41 @@ class Dispatcher:
                 return True
         return False
 
+    def _menu_choice(self, ctx: Context, text: str) -> str | None:
+        """The data of the button ``text`` chooses from the menu last shown; "" when it is not a
+        choice (ordinary input); None when it was a number outside the menu (refused, and
+        the menu shown again)."""
+        menu = ctx.state.menu
+        n = menu_number(text)
+        if n is not None:
+            if 1 <= n <= len(menu):
+                return menu[n - 1]
+            _ = ctx._
+            labels = ctx.state.menu_labels if len(ctx.state.menu_labels) == len(menu) else [str(i) for i in range(1, len(menu) + 1)]
+            ctx.reply(
+                _("There is no choice {n} here. Please reply with a number from 1 to {last}, or type your answer.").format(
+                    n=n, last=len(menu)),
+                buttons=[[Button(label=label, data=data)] for label, data in zip(labels, menu, strict=True)],
+            )
+            return None
+        typed = label_key(text)
+        if typed:
+            for label, data in zip(ctx.state.menu_labels, menu, strict=False):
+                if typed in {label_key(w) for w in same_words(label) | same_words(label_core(label))}:
+                    return data
+        return ""
+
     def _remember_menu(self, ctx: Context) -> None:
         if not ctx.event.numbered_menus:
             return
         for reply in reversed(ctx.replies):
             if reply.buttons:
                 ctx.state.menu = [b.data for b in reply.flat_buttons()]
+                ctx.state.menu_labels = [b.label for b in reply.flat_buttons()]
                 return
         if ctx.replies:
             ctx.state.menu = []
+            ctx.state.menu_labels = []
 
     async def remember_menu(self, channel: str, external_id: str, reply: Reply) -> None:
         """A channel that shows buttons as numbered text calls this after pushing a reply with
@@ -255,6 +286,7 @@ class Dispatcher:
         async with self.deps.begin() as uow:
             state = await StateHandle.load(uow.session, key, self.deps.sealer, self.deps.clock.now())
             state.menu = data
+            state.menu_labels = [b.label for b in reply.flat_buttons()]
             await state.save(uow.session)
 
     # -- used by /start and /help ------------------------------------------------------
@@ -269,6 +301,36 @@ class Dispatcher:
             for s in self.visible_commands(ctx)
             if s.menu
         ]
+
+
+# A menu choice is short: longer digit strings are answers (a phone number, a receipt).
+MAX_MENU_DIGITS = 2
+_DECORATION = "◀▶✖✔✓✗•·→←"
+
+
+def menu_number(text: str) -> int | None:
+    """The menu number ``text`` stands for: "2", "２", "②", "⑵", "2." or "2。"; None otherwise."""
+    t = re.sub(r"^[(（\s]+|[)）.。．、\s]+$", "", unicodedata.normalize("NFKC", text))
+    if len(t) == 1 and not t.isascii():
+        # Circled digits that NFKC leaves alone (❷, ➋): their numeric value.
+        value = unicodedata.numeric(t, -1)
+        if value == int(value) and 0 < value <= 99 and "DIGIT" in unicodedata.name(t, ""):
+            return int(value)
+        return None
+    if t.isascii() and t.isdigit() and len(t) <= MAX_MENU_DIGITS:
+        return int(t)
+    return None
+
+
+def label_core(label: str) -> str:
+    """A button label without its decoration: "◀ 返回" → "返回"."""
+    return label.strip().lstrip(_DECORATION).strip()
+
+
+def label_key(text: str) -> str:
+    """How typed text is compared with a label: width, case, decoration and end punctuation ignored."""
+    t = unicodedata.normalize("NFKC", text).strip().casefold()
+    return label_core(t).rstrip(".!。！").strip()
 
 
 def draft_ttl(ctx: Context) -> timedelta:

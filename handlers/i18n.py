@@ -76,3 +76,37 @@ def gettext_for(language: str) -> Gettext:
 
 def ngettext_for(language: str) -> Callable[[str, str, int], str]:
     return translation(language).ngettext
+
+
+@cache
+def _msgids_by_text() -> dict[str, frozenset[str]]:
+    """Every translated text (and msgid) → the msgids it stands for, in any language."""
+    out: dict[str, set[str]] = {}
+    for language in SUPPORTED_LANGUAGES:
+        t: _gettext.NullTranslations | None = translation(language)
+        while t is not None:
+            for k, v in getattr(t, "_catalog", {}).items():
+                if isinstance(k, str) and k and isinstance(v, str):
+                    out.setdefault(v, set()).add(k)
+                    out.setdefault(k, set()).add(k)
+            t = getattr(t, "_fallback", None)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def same_words(text: str) -> frozenset[str]:
+    """``text`` and what it says in every supported language, when it is a catalog string:
+    a button labelled "不确定" may be answered with "Not sure" and the other way round."""
+    ids = _msgids_by_text().get(text, frozenset())
+    return frozenset({text, *ids, *(gettext_for(lang)(i) for i in ids for lang in SUPPORTED_LANGUAGES)})
+
+
+# Separators a sentence is built with belong to the language: Chinese text takes full-width
+# punctuation ("标签：值", "甲、乙"), so code never joins translated words with ": " or ", ".
+def labelled(_: Gettext, label: str, value: object) -> str:
+    """"label: value" in the reader's typography."""
+    return _("{label}: {value}").format(label=label, value=value)
+
+
+def listing(_: Gettext, items: list[str]) -> str:
+    """Items of a list in one line: "a, b, c" / "甲、乙、丙"."""
+    return _(", ").join(items)

@@ -29,6 +29,8 @@ class CommandSpec:
     roles: frozenset[Role] = frozenset()
     menu: bool = False  # offered as a button by /start
     order: int = 100
+    # N_()-marked syntax shown by /help ("/status [today|week|month|dates]"); never on a button.
+    usage: str | None = None
 
     def allowed(self, actor: Actor) -> bool:
         if self.audience is Audience.staff and not actor.is_staff:
@@ -140,11 +142,13 @@ class Router:
         menu: bool = False,
         order: int = 100,
         aliases: tuple[str, ...] = (),
+        usage: str | None = None,
     ) -> Callable[[CommandHandler], CommandHandler]:
         def deco(fn: CommandHandler) -> CommandHandler:
             for n in (name, *aliases):
                 self.commands[n] = CommandSpec(
-                    n, fn, help if n == name else None, audience, frozenset(roles), menu and n == name, order
+                    n, fn, help if n == name else None, audience, frozenset(roles), menu and n == name, order,
+                    usage if n == name else None,
                 )
             return fn
 

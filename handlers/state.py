@@ -33,6 +33,7 @@ class StateHandle:
         self.token = ""
         self.expires_at: datetime | None = None
         self.menu: list[str] = []
+        self.menu_labels: list[str] = []  # what each numbered choice said, to show it again
         if row is not None:
             if row.expires_at is not None and row.expires_at <= now and row.conversation:
                 self.expired_conversation = row.conversation
@@ -45,6 +46,8 @@ class StateHandle:
                 self.expires_at = row.expires_at
                 if row.sealed and row.key_id:
                     self.secret = json.loads(sealer.open(row.key_id, row.sealed))
+                # Sealed: a menu's labels can echo what was typed (the units a search found).
+                self.menu_labels = list(self.secret.pop("_menu_labels", []))
             self.menu = list((row.data or {}).get("_menu", [])) if not self.expired_conversation else []
             self.data.pop("_menu", None)
 
@@ -75,6 +78,7 @@ class StateHandle:
         self.conversation = self.step = None
         self.data, self.secret, self.token, self.expires_at = {}, {}, "", None
         self.menu = []
+        self.menu_labels = []
 
     async def save(self, session: AsyncSession) -> None:
         if self.conversation is None and not self.menu:
@@ -95,8 +99,11 @@ class StateHandle:
         row.token = self.token
         row.expires_at = self.expires_at
         row.updated_at = self._now
-        if self.secret:
-            row.key_id, row.sealed = self._sealer.seal(json.dumps(self.secret, ensure_ascii=False).encode())
+        secret = dict(self.secret)
+        if self.menu and self.menu_labels:
+            secret["_menu_labels"] = self.menu_labels
+        if secret:
+            row.key_id, row.sealed = self._sealer.seal(json.dumps(secret, ensure_ascii=False).encode())
         else:
             row.key_id, row.sealed = None, None
 

@@ -52,3 +52,15 @@ async def rotate(session: AsyncSession, sealer: Sealer) -> dict[str, int]:
             await session.flush()
         counts[model.__tablename__] = n
     return counts
+
+
+async def unknown_key_ids(session: AsyncSession, keyring: dict[str, bytes] | set[str]) -> dict[str, list[str]]:
+    """Key ids found in the database that are not configured, with the tables holding them.
+    Checked at start-up over every table that stores a key id (``SEALED``), one DISTINCT each."""
+    missing: dict[str, list[str]] = {}
+    for model, key_col, _cols in SEALED:
+        kc = getattr(model, key_col)
+        for kid in (await session.scalars(select(kc).where(kc.is_not(None)).distinct())).all():
+            if kid not in keyring:
+                missing.setdefault(kid, []).append(model.__tablename__)
+    return missing

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config as AlembicConfig
 
-from storage.db import sync_url
+from storage.db import private_sqlite_file, sync_url
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -22,6 +22,7 @@ def alembic_config(async_url: str) -> AlembicConfig:
 
 def upgrade(async_url: str, revision: str = "head") -> None:
     """Bring the database to ``revision`` (synchronous: call it from a thread in async code)."""
+    private_sqlite_file(async_url)  # often the first to open the file: it must be created private
     command.upgrade(alembic_config(async_url), revision)
 
 

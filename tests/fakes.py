@@ -46,6 +46,21 @@ def make_file(data: bytes, *, filename: str = "evidence.pdf", content_type: str 
                        data=data, kind=kind)  # type: ignore[arg-type]
 
 
+def tiny_pdf(note: str = "") -> bytes:
+    """A real one-page PDF (files are checked by their content, so a few bytes saying %PDF won't do)."""
+    import io
+
+    from pypdf import PdfWriter
+
+    w = PdfWriter()
+    w.add_blank_page(72, 72)
+    if note:
+        w.add_metadata({"/Subject": note})
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()
+
+
 def button_value(data: str) -> str:
     """The value at the end of button data: ``c:<token>:<value>``, ``a:<name>:<arg>``, ``cmd:<command>``."""
     kind, _sep, rest = data.partition(":")
@@ -100,9 +115,12 @@ class Chat:
     language_code: str | None = None
     display_name: str | None = None
     username: str | None = None
+    # Buttons shown as numbered text (console, WeCom without cards): type a number or a label.
+    numbered_menus: bool = False
     history: list[Reply] = field(default_factory=list)
 
     def _event(self, **kw: object) -> InboundEvent:
+        kw.setdefault("numbered_menus", self.numbered_menus)
         return make_event(channel=self.channel, external_id=self.external_id, language_code=self.language_code,
                           display_name=self.display_name, username=self.username, **kw)  # type: ignore[arg-type]
 

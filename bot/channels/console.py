@@ -44,9 +44,12 @@ class ConsoleChannel:
         self.external_id = OUTSIDER
         self.acting_as: str | None = None
 
-    # Pushes from the outbox to a console identity are printed with their addressee.
+    # Pushes from the outbox to a console identity are printed with their addressee. Their
+    # buttons become that identity's numbered menu, so "1" after "/as LOGIN" answers the notice.
     async def send(self, address: str, reply: Reply) -> None:
         self._print(reply, prefix=f"[→ {address.removeprefix('as:')}] ")
+        if reply.buttons:
+            await self.dispatcher.remember_menu(CHANNEL, address, reply)
 
     def _print(self, reply: Reply, prefix: str = "") -> None:
         text = numbered_text(reply)
@@ -98,14 +101,15 @@ class ConsoleChannel:
         text: str | None = line
         if stripped.startswith("/attach "):
             path = Path(stripped[8:].strip()).expanduser()
+            limit = self.dispatcher.deps.config.max_attachment_bytes
             try:
-                data = path.read_bytes()
+                data, size = read_at_most(path, limit)
             except OSError as exc:
                 self.out.write(f"Cannot read {path}: {exc.strerror} / 无法读取文件\n\n")
                 return True
             ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             kind = "photo" if ctype.startswith("image/") else "document"
-            attachment = InboundFile(filename=path.name, content_type=ctype, size=len(data), data=data, kind=kind)
+            attachment = InboundFile(filename=path.name, content_type=ctype, size=size, data=data, kind=kind)
             text = None
         for reply in await self.dispatcher.handle(self.event(text, attachment=attachment)):
             self._print(reply)
@@ -136,6 +140,16 @@ class ConsoleChannel:
                 return
             if not await self.handle_line(line):
                 return
+
+
+def read_at_most(path: Path, limit: int) -> tuple[bytes | None, int]:
+    """(the bytes, their count), or (None, limit + 1) when there are more than ``limit``: a
+    device (/dev/zero), a pipe or a huge file is never read beyond the limit."""
+    with path.open("rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        return None, limit + 1
+    return data, len(data)
 
 
 class ConsoleSettings(BaseModel):

@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.app import App, build_app, prepare_database
+from bot.app import App, StartupRefused, build_app, check_key_ids, check_secrets, prepare_database
 from bot.settings import Settings
 from handlers.i18n import compile_catalogs
 from storage import migrate
@@ -81,9 +81,19 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def run(settings: Settings) -> int:
+    try:
+        check_secrets(settings)
+    except StartupRefused as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if settings.uses_demo_secrets:
         log.warning("using the built-in demo salt/keys: set LIANZU_INSTALLATION_SALT and LIANZU_ENCRYPTION_KEYS in production")
     await prepare_database(settings)
+    try:
+        await check_key_ids(settings)
+    except StartupRefused as exc:
+        print(exc, file=sys.stderr)
+        return 2
     app = build_app(settings)
     from bot.services import start_services  # channels and clock-driven services
 

@@ -1,4 +1,4 @@
-"""lianzu staff invite|bindings|revoke, lianzu audit verify."""
+"""lianzu staff invite|bindings|revoke|deactivate|reactivate, lianzu audit verify."""
 
 from __future__ import annotations
 
@@ -11,8 +11,12 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
+from handlers.app import make_deps
 from handlers.cases import binding
+from handlers.clock import SystemClock
+from handlers.uow import UnitOfWork
 from storage import audit
+from storage.crypto import Sealer
 from storage.db import make_engine, make_sessionmaker
 
 
@@ -28,6 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     rv.add_argument("login")
     rv.add_argument("--channel")
     rv.set_defaults(func=cmd_revoke)
+    de = ss.add_parser("deactivate", help="stop a staff member's access at once (chats blocked, codes destroyed, "
+                                          "leads and supervisors told of open cases); history is kept")
+    de.add_argument("login")
+    de.set_defaults(func=cmd_deactivate)
+    re_ = ss.add_parser("reactivate", help="allow a deactivated staff member again (they bind with a new code)")
+    re_.add_argument("login")
+    re_.set_defaults(func=cmd_reactivate)
 
     au = sub.add_parser("audit", help="the audit trail")
     aus = au.add_subparsers(dest="audit_command", required=True)
@@ -45,6 +56,20 @@ def _run(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
         try:
             async with make_sessionmaker(engine)() as session, session.begin():
                 return await fn(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _run_uow(settings: Settings, fn: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    """A unit of work like the running program's, for actions that queue notices."""
+    async def go() -> T:
+        engine = make_engine(settings.database_url)
+        try:
+            deps = make_deps(settings, make_sessionmaker(engine), SystemClock(), Sealer(settings.keyring))
+            async with deps.begin() as uow:
+                return await fn(uow)
         finally:
             await engine.dispose()
 
@@ -76,6 +101,27 @@ def cmd_revoke(settings: Settings, args: argparse.Namespace) -> int:
     n = _run(settings, lambda s: binding.revoke(s, args.login, args.channel))
     print(f"{n} linked chats removed for {args.login}.")
     return 0 if n else 1
+
+
+def cmd_deactivate(settings: Settings, args: argparse.Namespace) -> int:
+    done = _run_uow(settings, lambda uow: binding.deactivate(uow, args.login))
+    if done is None:
+        print(f"No staff member with login {args.login!r}. Nothing was changed.")
+        return 2
+    # Case references are need-to-know: the leads and supervisors who may see them were told.
+    print(f"{args.login} deactivated: {done.chats} linked chats blocked, outstanding codes destroyed.")
+    print(f"Open cases needing a replacement: {len(done.open_cases)} ({done.told} notices queued to their leads "
+          "and supervisors).")
+    return 0
+
+
+def cmd_reactivate(settings: Settings, args: argparse.Namespace) -> int:
+    staff = _run(settings, lambda s: binding.reactivate(s, args.login))
+    if staff is None:
+        print(f"No staff member with login {args.login!r}. Nothing was changed.")
+        return 2
+    print(f"{args.login} is active again; they bind their chats with a new code (lianzu staff invite).")
+    return 0
 
 
 def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:

@@ -18,6 +18,24 @@ from handlers.events import InboundFile
 
 log = logging.getLogger("lianzu.telegram")
 
+
+class TooLarge(Exception):
+    pass
+
+
+class BoundedBuffer(io.BytesIO):
+    """A download destination that refuses to grow past ``limit`` bytes, whatever the
+    server announced: the download stops at the first chunk over it."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def write(self, b: Any) -> int:
+        if self.tell() + len(b) > self.limit:
+            raise TooLarge
+        return super().write(b)
+
 EVENT_KEY = "lianzu_event"
 
 
@@ -57,13 +75,12 @@ class EventMiddleware(BaseMiddleware):
             return translate.inbound_file(ref, None, size=tg_file.file_size)
         if tg_file.file_path is None:
             return translate.inbound_file(ref, None, size=max(ref.size or 0, self.max_bytes + 1))
-        buf = io.BytesIO()
+        buf = BoundedBuffer(self.max_bytes)
         try:
             await bot.download_file(tg_file.file_path, destination=buf)
+        except TooLarge:  # the announced size was wrong: stop reading at the limit
+            return translate.inbound_file(ref, None, size=self.max_bytes + 1)
         except TelegramNetworkError:
             log.warning("attachment download failed")
             raise
-        data = buf.getvalue()
-        if len(data) > self.max_bytes:  # the announced size was wrong
-            return translate.inbound_file(ref, None, size=len(data))
-        return translate.inbound_file(ref, data)
+        return translate.inbound_file(ref, buf.getvalue())

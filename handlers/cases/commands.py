@@ -6,13 +6,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers.access import Action, decide, people_text, visible_clause
-from handlers.cases import binding, routing, service
+from handlers.cases import binding, routing, service, signoff
 from handlers.cases.conversations import CONVERSATIONS, INTAKE, NEW_CASE
 from handlers.cases.replies import illegal, load_visible, not_found, show_case
 from handlers.cases.verbs import VERBS
-from handlers.cases.views import STATE_WORDS, fmt_time, next_deadline
+from handlers.cases.views import STATE_WORDS, fmt_time
 from handlers.context import Context
-from handlers.i18n import N_
+from handlers.i18n import N_, labelled
 from handlers.lifecycle import IllegalTransition
 from handlers.router import Audience, Router
 from storage.models import Assignment, AssignmentMember, Case, Office, Role
@@ -22,6 +22,8 @@ BIND_WORDS = {
     "expired": N_("That code has expired. Please ask your administrator for a new one."),
     "used": N_("That code has already been used. Please ask your administrator for a new one."),
     "bound_other": N_("This chat is already linked to another staff member. Send /unbind there first."),
+    "throttled": N_("Too many codes were tried from this chat. Nothing was changed. Please try again after {time}, "
+                    "and check the code with your administrator."),
 }
 ACK_WORDS = {
     "ok": N_("Acknowledged (已签收) case {ref}. The team lead has been told."),
@@ -35,13 +37,18 @@ async def bind(ctx: Context, args: str) -> None:
     if not args.strip():
         ctx.reply(ctx._("Please send /bind followed by the code you were given, e.g. /bind ABCDE-FGHJK."))
         return
-    result, staff = await binding.redeem(ctx.session, args, channel=ctx.event.channel,
-                                         external_id=ctx.event.sender.external_id, now=ctx.clock.now(),
-                                         salt=ctx.config.salt)
-    if result != "ok" or staff is None:
-        ctx.reply(ctx._(BIND_WORDS[result]))
+    out = await binding.redeem(ctx.session, args, channel=ctx.event.channel,
+                               external_id=ctx.event.sender.external_id, now=ctx.clock.now(),
+                               salt=ctx.config.salt, limits=binding.Limits.of(ctx.config))
+    staff = out.staff
+    if out.result != "ok" or staff is None:
+        when = fmt_time(ctx, out.retry_at) if out.retry_at else ""
+        ctx.reply(ctx._(BIND_WORDS[out.result]).format(time=when))
         return
-    ctx.lang = staff.language or ctx.lang
+    if not staff.language:
+        # The language of the chat they bound from becomes theirs: notices, reminders and digests follow it.
+        staff.language = ctx.lang
+    ctx.lang = staff.language
     await service.log(ctx.session, staff, None, "bind", ctx.clock.now(), channel=ctx.event.channel)
     await service.queue_pending_notices(ctx.uow, staff.id)
     ctx.reply(ctx._("This chat is now linked to {name}. Send /help to see your commands.").format(name=staff.name))
@@ -65,10 +72,21 @@ async def my(ctx: Context, args: str) -> None:
                Case.state.not_in(routing.CLOSED), await visible_clause(ctx.session, ctx.sealer, staff))
         .order_by(Case.id))).all()
     lines, buttons = [], []
-    for case, _m in rows:
-        due = await next_deadline(ctx.session, case)
-        lines.append(_("{ref}: {state}; next deadline {due}").format(
-            ref=case.reference, state=_(STATE_WORDS[case.state]), due=fmt_time(ctx, due)))
+    for case, m in rows:
+        state = _(STATE_WORDS[case.state])
+        owed = await signoff.owed_until(ctx.session, m)
+        if owed is not None:
+            lines.append(_("{ref}: {state}; awaiting your acknowledgement (签收) by {due}").format(
+                ref=case.reference, state=state, due=fmt_time(ctx, owed)))
+            buttons.append([ctx.action(case.reference, "case", f"{case.id}.view"), signoff.ack_button(ctx, m)])
+            continue
+        due = await signoff.case_deadline(ctx.session, case)
+        if m.acknowledged_at is not None:
+            lines.append(_("{ref}: {state}; you have acknowledged (已签收); next deadline {due}").format(
+                ref=case.reference, state=state, due=fmt_time(ctx, due)))
+        else:
+            lines.append(_("{ref}: {state}; next deadline {due}").format(
+                ref=case.reference, state=state, due=fmt_time(ctx, due)))
         buttons.append([ctx.action(case.reference, "case", f"{case.id}.view")])
     if Role.lead in staff.roles and staff.office_id:
         office = await ctx.session.get(Office, staff.office_id)
@@ -83,7 +101,7 @@ async def my(ctx: Context, args: str) -> None:
         if visible:
             lines.append(_("Waiting in your joint group:"))
             for c in visible:
-                lines.append(f"  {c.reference}: {_(STATE_WORDS[c.state])}")
+                lines.append("  " + labelled(_, c.reference, _(STATE_WORDS[c.state])))
                 buttons.append([ctx.action(c.reference, "case", f"{c.id}.view")])
     ctx.reply("\n".join(lines) if lines else _("You have no open cases."), buttons=buttons)
 
@@ -140,6 +158,32 @@ async def revoke_cmd(ctx: Context, args: str) -> None:
     ctx.reply(ctx._("{n} linked chats removed.").format(n=n))
 
 
+async def deactivate_cmd(ctx: Context, args: str) -> None:
+    _ = ctx._
+    admin = ctx.require_staff()
+    login = args.strip().split(" ", 1)[0][:64]
+    if not login:
+        ctx.reply(_("Please give a login, e.g. /deactivate o05-f1."))
+        return
+    if login == admin.login:
+        ctx.reply(_("You cannot deactivate yourself. Nothing was changed."))
+        return
+    done = await binding.deactivate(ctx.uow, login)
+    if done is None:
+        ctx.reply(_("No staff member has the login {login}. Nothing was changed.").format(login=login))
+        return
+    await service.log(ctx.session, admin, None, "deactivate", ctx.clock.now(), login=login, chats=done.chats,
+                      open_cases=len(done.open_cases))
+    lines = [_("{name} is deactivated: {n} linked chats stopped working, outstanding codes destroyed.").format(
+        name=done.staff.name, n=done.chats)]
+    visible = [c for c in done.open_cases if await decide(ctx.session, admin, c, Action.view,
+                                                        people_text=await people_text(ctx.session, ctx.sealer, c))]
+    if done.open_cases:
+        lines.append(_("Open cases needing a replacement: {n}; their leads and supervisors have been told.").format(
+            n=len(done.open_cases)))
+    ctx.reply("\n".join(lines), buttons=[[ctx.action(c.reference, "case", f"{c.id}.view")] for c in visible])
+
+
 async def ack(ctx: Context, arg: str) -> None:
     _ = ctx._
     if ctx.actor.staff is None or not arg.isdigit():
@@ -182,15 +226,18 @@ def make_router() -> Router:
               audience=Audience.anyone, order=60)(bind)
     r.command("unbind", help=N_("Unlink this chat from your staff account"), audience=staff_only, order=61)(unbind)
     r.command("my", help=N_("My open cases"), audience=staff_only, order=20, menu=True)(my)
-    r.command("case", help=N_("Show a case: /case REFERENCE"), audience=staff_only, order=21)(case_cmd)
+    r.command("case", help=N_("Show a case"), usage=N_("/case REFERENCE"), audience=staff_only, order=21)(case_cmd)
     r.command("new", help=N_("Open a case from another source (inspection, audit, referral, own findings)"),
               audience=staff_only, roles=leads, order=22)(new)
     r.command("intake", help=N_("Cases whose unit is not known yet"), audience=staff_only,
               roles=(Role.supervisor, Role.admin), order=23)(intake)
     r.command("bindings", help=N_("Administrators: list linked chats"), audience=staff_only, roles=(Role.admin,),
               order=70)(bindings_cmd)
-    r.command("revoke", help=N_("Administrators: unlink a staff member's chats: /revoke LOGIN"), audience=staff_only,
+    r.command("revoke", help=N_("Administrators: unlink a staff member's chats"),
+              usage=N_("/revoke LOGIN"), audience=staff_only,
               roles=(Role.admin,), order=71)(revoke_cmd)
+    r.command("deactivate", help=N_("Administrators: stop a staff member's access: /deactivate LOGIN"),
+              audience=staff_only, roles=(Role.admin,), order=72)(deactivate_cmd)
     r.action("intake")(intake_pick)
     r.action("ack")(ack)
     r.action("case")(case_action)

@@ -10,7 +10,7 @@ import enum
 
 from sqlalchemy import select
 
-from handlers.access import Action
+from handlers.access import Action, allowed, facts, people_text
 from handlers.cases import service
 from handlers.cases.replies import INPUT_TTL, illegal, load_visible, not_found, offer_units
 from handlers.cases.routing import Proposal
@@ -306,7 +306,16 @@ class NewCase(Conversation):
         case = await service.open_other_case(ctx.uow, staff, source=CaseSource(ctx.state.data["source"]),
                                              unit_id=ctx.state.data["unit_id"], summary=text)
         ctx.state.end()
-        ctx.reply(ctx._("Case {ref} opened. Open it with /case {ref}.").format(ref=case.reference))
+        # Whoever registers a clue is still bound by 回避: the access policy decides whether they
+        # may follow it, and they are invited to open it only if they may.
+        people = await people_text(ctx.session, ctx.sealer, case)
+        f = await facts(ctx.session, staff, case, people_text=people)
+        if allowed(f, Action.view):
+            ctx.reply(ctx._("Case {ref} opened. Open it with /case {ref}.").format(ref=case.reference))
+        else:
+            ctx.reply(ctx._("Case {ref} opened and sent to its joint group. You must stay out of it (回避: {why}), "
+                            "so it will not appear in your lists.").format(
+                ref=case.reference, why=service.conflict_text(ctx._, f.reasons)))
 
     steps = {
         NC.source: Step(on_source, ask_source, goes={NC.unit: "source chosen"}),

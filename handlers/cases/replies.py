@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from handlers.access import Action, Facts, allowed, facts, people_text
 from handlers.cases import service
 from handlers.cases.views import STATE_WORDS, render_case
 from handlers.context import Context
 from handlers.events import Button
-from handlers.i18n import N_
+from handlers.i18n import N_, labelled
 from handlers.lifecycle import IllegalTransition
-from storage.models import Case, Office, Staff, Unit
+from handlers.search import find_units
+from storage.models import Case, Office, Staff
 
 INPUT_TTL = timedelta(hours=2)
 NOT_FOUND = N_("No case {ref} that you can see. Check the reference, or send /my for your cases.")
@@ -59,10 +58,7 @@ async def show_case(ctx: Context, case: Case, typed: str = "") -> None:
 
 
 async def unit_buttons(ctx: Context, query: str, prefix: str) -> list[list[Button]]:
-    words = [w for w in query.split() if w][:3] or [query]
-    rows = (await ctx.session.scalars(select(Unit).where(*[Unit.name.contains(w, autoescape=True) for w in words])
-                                      .order_by(Unit.name).limit(8))).all()
-    return [[ctx.button(u.name, f"{prefix}{u.id}")] for u in rows]
+    return [[ctx.button(u.name, f"{prefix}{u.id}")] for u in await find_units(ctx.session, query)]
 
 
 async def offer_units(ctx: Context) -> None:
@@ -93,10 +89,12 @@ async def propose_team(ctx: Context, case: Case) -> None:
             continue
         office = await ctx.session.get(Office, st.office_id) if st.office_id else None
         role = _("lead") if sid == p.lead_id else _("member")
-        lines.append(f"  • {st.name} [{st.login}] — {role}, {office.name if office else '-'}")
+        lines.append("  • " + _("{name} [{login}] — {role}, {office}").format(
+            name=st.name, login=st.login, role=role, office=office.name if office else "-"))
     if p.exclusions:
         lines.append(_("Not proposed, with the reason (回避):"))
         for e in p.exclusions:
-            lines.append(f"  • {e.name} [{e.login}]: {service.conflict_text(_, e.reasons)}")
+            lines.append("  • " + labelled(_, _("{name} [{login}]").format(name=e.name, login=e.login),
+                                            service.conflict_text(_, e.reasons)))
     ctx.reply("\n".join(lines), buttons=[[ctx.action(_("✔ Confirm"), "case", f"{case.id}.team_ok"),
                                            ctx.action(_("Change the team"), "case", f"{case.id}.team_edit")]])

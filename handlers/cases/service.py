@@ -230,6 +230,11 @@ async def confirm_team(uow: UnitOfWork, staff: Staff, case: Case, *, lead_id: in
               liaisons=list(liaison_ids), changed=bool(reason), reason=reason)
     await uow.emit("assignment.confirmed", case=case, assignment=assignment)
     for m in assignment.members:
+        if m.staff_id == staff.id and m.role != MemberRole.liaison.value:
+            # Whoever confirms a team they are on has taken it on by confirming: that is their
+            # 签收 (docs/cases.md), not a notice to themselves.
+            await acknowledge(uow, staff, m.id)
+            continue
         await uow.outbox.to_staff(m.staff_id, await assignment_notice(uow, case, m), kind="assignment",
                                   dedupe_key=f"assign:{assignment.id}:{m.id}")
     return assignment
@@ -306,7 +311,8 @@ async def acknowledge(uow: UnitOfWork, staff: Staff, member_id: int) -> tuple[st
     await uow.emit("member.acknowledged", case=case, member=member)
     members = (await session.scalars(select(AssignmentMember).where(AssignmentMember.assignment_id == assignment.id))).all()
     lead = next((m for m in members if m.role == MemberRole.lead.value), None)
-    if lead is not None and lead.staff_id != staff.id:
+    if lead is not None and lead.staff_id != staff.id and \
+            await without_conflicts(session, uow.sealer, case, [lead.staff_id]):
         name, ref = staff.name, case.reference
 
         def render(_: Gettext) -> Reply:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.access import Action, Facts, allowed
 from handlers.context import Context
 from handlers.events import Button
-from handlers.i18n import N_
+from handlers.i18n import N_, labelled
 from storage.models import (
     Assignment,
     AssignmentMember,
@@ -99,7 +99,9 @@ async def render_case(ctx: Context, case: Case, f: Facts) -> None:
         for m, st in team:
             ack = _("acknowledged") if m.acknowledged_at else _("not yet acknowledged")
             lines.append(f"  • {st.name} ({_(ROLE_WORDS[m.role])}, {ack})")
-    ctx.reply("\n".join(lines), buttons=_buttons(ctx, case, f))
+    from handlers.cases.signoff import offer
+
+    ctx.reply("\n".join(lines), buttons=await offer(ctx, case) + _buttons(ctx, case, f))
 
 
 async def _content(ctx: Context, case: Case) -> list[str]:
@@ -121,7 +123,7 @@ async def _content(ctx: Context, case: Case) -> list[str]:
             out.append(_("Files: {n}").format(n=n_files))
             for m in (await s.scalars(select(TipMessage).where(TipMessage.tip_id == tip.id).order_by(TipMessage.id))).all():
                 label = _("Reporter's answer") if m.question_id else _("Reporter added")
-                out.append(f"{label}: {sealer.open_text(m.key_id, m.body_enc)}")
+                out.append(labelled(_, label, sealer.open_text(m.key_id, m.body_enc)))
     return out
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.context import Context
-from handlers.i18n import N_
+from handlers.i18n import N_, labelled
 from handlers.router import Audience, Router
 from storage.models import ChatPreference, Role
 
@@ -38,7 +38,8 @@ def make_router() -> Router:
     async def help_(ctx: Context, args: str) -> None:
         ctx.reply(_help_lines(ctx), buttons=ctx.dispatcher.menu_buttons(ctx))
 
-    @router.command("lang", help=N_("Switch language: /lang zh or /lang en"), order=90)
+    @router.command("lang", help=N_("Switch language"), order=90,
+                    usage=N_("/lang zh or /lang en"))
     async def lang(ctx: Context, args: str) -> None:
         choice = {"zh": "zh_CN", "zh_cn": "zh_CN", "cn": "zh_CN", "中文": "zh_CN", "en": "en", "english": "en"}.get(
             args.strip().lower().replace("-", "_")
@@ -73,7 +74,8 @@ def make_router() -> Router:
 def _help_lines(ctx: Context) -> str:
     lines = [ctx._("Commands:")]
     for spec in ctx.dispatcher.visible_commands(ctx):
-        lines.append(f"/{spec.name} — {ctx._(spec.help or '')}")
+        usage = ctx._(spec.usage) if spec.usage else f"/{spec.name}"
+        lines.append(labelled(ctx._, usage, (ctx._(spec.help) if spec.help else "")))
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from handlers.context import Context
 from handlers.i18n import N_
 from handlers.reporter import receipts
-from handlers.reporter.media import RejectedFile, clean
+from handlers.reporter.media import RejectedFile, clean_file
 from handlers.reporter.tips import STATUS_WORDS, add_message, case_for, open_questions, store_attachment
 from handlers.reporter.wizard import REJECT_WORDS
 from handlers.router import Conversation, Step
@@ -205,7 +205,7 @@ class CheckConversation(Conversation):
             ctx.reply(ctx._("Please send a photo or document."), buttons=[[ctx.button(ctx._("◀ Back"), "menu")]])
             return
         try:
-            cf = clean(f.filename, f.content_type, f.data, f.size, ctx.config.max_attachment_bytes)
+            cf = await clean_file(f.filename, f.content_type, f.data, f.size, ctx.config.max_attachment_bytes)
         except RejectedFile as exc:
             mb = ctx.config.max_attachment_bytes // (1024 * 1024)
             ctx.reply(ctx._(REJECT_WORDS[exc.reason]).format(mb=mb), buttons=[[ctx.button(ctx._("◀ Back"), "menu")]])

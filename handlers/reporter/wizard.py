@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import func, or_, select
-
 from handlers.context import Context
 from handlers.dispatcher import draft_ttl
 from handlers.events import Button
 from handlers.i18n import N_
 from handlers.reporter import receipts
-from handlers.reporter.media import RejectedFile, clean
+from handlers.reporter.media import RejectedFile, clean_file
 from handlers.reporter.tips import Draft, drop_draft_attachments, store_attachment, submit
 from handlers.router import Conversation, Step
+from handlers.search import find_units
 from handlers.uow import ChatAddress
 from storage.models import Unit
 
@@ -45,7 +44,13 @@ DEFAULT_PLATFORM_NOTE = N_("The chat platform itself can see that you wrote to t
 REJECT_WORDS = {
     "too_large": N_("That file is too large (the limit is {mb} MB). It was not added; the rest of your report is kept."),
     "type": N_("That kind of file cannot be accepted. Please send photos, PDF, Word, Excel, text, audio or video files. The rest of your report is kept."),
-    "broken": N_("That picture could not be read. It was not added; the rest of your report is kept."),
+    "broken": N_("That file could not be read (it may be damaged). It was not added; the rest of your report is kept."),
+    "pixels": N_("That picture has too many pixels to process safely. Please send a smaller version (for example a "
+                 "screenshot of it). The rest of your report is kept."),
+    "uncleanable": N_("Hidden details in that file (such as its author) cannot be removed, so it was not added, for "
+                      "your protection. Please save it as a PDF or as a .docx/.xlsx file, without a password, or send a "
+                      "photo of it. Archives (.zip) cannot be accepted; send the files one by one. The rest of your "
+                      "report is kept."),
 }
 
 
@@ -112,7 +117,7 @@ class ReportConversation(Conversation):
         _ = ctx._
         n = len(ctx.state.secret.get("details", []))
         text = _("Step 3 of 6. What happened? When and where, and how you know. You can send several "
-                 "messages; press Done when you have finished.")
+                 "messages; choose Done when you have finished.")
         if n:
             text += "\n" + ctx.ngettext("({n} message received so far.)", "({n} messages received so far.)", n).format(n=n)
         ctx.reply(text, buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
@@ -121,9 +126,12 @@ class ReportConversation(Conversation):
         _ = ctx._
         n = len(ctx.state.data.get("files", []))
         text = _("Step 4 of 6. You can send photos or documents as evidence (optional). Location and camera "
-                 "details are removed from photos. Press Done when finished, or Skip.")
+                 "details are removed from photos.")
         if n:
+            text += " " + _("Choose Done when finished.")
             text += "\n" + ctx.ngettext("({n} file received.)", "({n} files received.)", n).format(n=n)
+        else:
+            text += " " + _("If you have none, choose Skip.")
         ctx.reply(text, buttons=nav(ctx, [ctx.button(_("Done") if n else _("Skip"), "done")]))
 
     async def ask_identity(self, ctx: Context) -> None:
@@ -158,20 +166,7 @@ class ReportConversation(Conversation):
         return True
 
     async def _search_units(self, ctx: Context, query: str) -> list[Unit]:
-        words = [w for w in query.replace("，", " ").replace(",", " ").split() if w][:5]
-        if not words:
-            return []
-        conds = [Unit.name.contains(w, autoescape=True) for w in words]
-        # Chinese has no spaces: also match any 2-character piece of a long query.
-        if len(words) == 1 and len(words[0]) > 3:
-            w = words[0]
-            conds += [Unit.name.contains(w[i : i + 2], autoescape=True) for i in range(0, len(w) - 1)]
-        rows = (await ctx.session.scalars(select(Unit).where(or_(*conds)).order_by(func.length(Unit.name)).limit(40))).all()
-        # Rank by how much of the query each name contains.
-        def score(u: Unit) -> int:
-            return sum(len(w) * 3 for w in words if w in u.name) + sum(
-                1 for i in range(len(query) - 1) if query[i : i + 2] in u.name)
-        return sorted(rows, key=score, reverse=True)[:MAX_UNIT_CHOICES]
+        return await find_units(ctx.session, query, MAX_UNIT_CHOICES)
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -223,7 +218,7 @@ class ReportConversation(Conversation):
         details: list[str] = ctx.state.secret.setdefault("details", [])
         if ctx.button_value == "done":
             if not details:
-                ctx.reply(ctx._("Please describe what happened before pressing Done."))
+                ctx.reply(ctx._("Please describe what happened before choosing Done."))
                 await self.ask(ctx, S.details)
                 return
             await self.go(ctx, S.files)
@@ -235,7 +230,7 @@ class ReportConversation(Conversation):
             await self._need_text(ctx)
             return
         details.append(ctx.text.strip())
-        ctx.reply(ctx._("Received. Send more, or press Done."), buttons=nav(ctx, [ctx.button(ctx._("Done"), "done")]))
+        ctx.reply(ctx._("Received. Send more, or choose Done."), buttons=nav(ctx, [ctx.button(ctx._("Done"), "done")]))
 
     async def on_files(self, ctx: Context) -> None:
         _ = ctx._
@@ -244,8 +239,12 @@ class ReportConversation(Conversation):
             return
         f = ctx.attachment
         if f is None:
-            ctx.reply(_("Please send a photo or document, or press Done."),
-                      buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
+            if ctx.state.data.get("files"):
+                ctx.reply(_("Please send a photo or document, or choose Done."),
+                          buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
+            else:
+                ctx.reply(_("Please send a photo or document, or choose Skip."),
+                          buttons=nav(ctx, [ctx.button(_("Skip"), "done")]))
             return
         files: list[int] = ctx.state.data.setdefault("files", [])
         if len(files) >= MAX_FILES:
@@ -253,7 +252,7 @@ class ReportConversation(Conversation):
                       buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
             return
         try:
-            cf = clean(f.filename, f.content_type, f.data, f.size, ctx.config.max_attachment_bytes)
+            cf = await clean_file(f.filename, f.content_type, f.data, f.size, ctx.config.max_attachment_bytes)
         except RejectedFile as exc:
             mb = ctx.config.max_attachment_bytes // (1024 * 1024)
             ctx.reply(_(REJECT_WORDS[exc.reason]).format(mb=mb), buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
@@ -261,8 +260,8 @@ class ReportConversation(Conversation):
         att = await store_attachment(ctx.uow, filename=cf.filename, content_type=cf.content_type,
                                      data=cf.data, now=ctx.clock.now())
         files.append(att.id)
-        ctx.reply(ctx.ngettext("File received ({n} in all). Send more, or press Done.",
-                               "Files received ({n} in all). Send more, or press Done.", len(files)).format(n=len(files)),
+        ctx.reply(ctx.ngettext("File received ({n} in all). Send more, or choose Done.",
+                               "Files received ({n} in all). Send more, or choose Done.", len(files)).format(n=len(files)),
                   buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
 
     async def on_identity(self, ctx: Context) -> None:
@@ -292,7 +291,7 @@ class ReportConversation(Conversation):
 
     async def on_confirm(self, ctx: Context) -> None:
         if ctx.button_value != "submit":
-            ctx.reply(ctx._("Please press Submit to send your report, or Back to change it."))
+            ctx.reply(ctx._("Please choose Submit to send your report, or Back to change it."))
             await self.ask(ctx, S.confirm)
             return
         s = ctx.state.secret
@@ -346,7 +345,7 @@ class ReportConversation(Conversation):
             lines.append(_("Anonymous: yes"))
         else:
             lines.append(_("Name: {name}; contact: {contact}").format(name=s.get("name"), contact=s.get("contact")))
-        lines.append(_("Press Submit to send it."))
+        lines.append(_("Choose Submit to send it."))
         return "\n".join(lines)
 
     steps = {

@@ -17,6 +17,7 @@ from storage.models.cases import (
 )
 from storage.models.ops import (
     AuditEntry,
+    BindThrottle,
     ChannelToken,
     ChatPreference,
     ConversationState,
@@ -46,6 +47,7 @@ __all__ = [
     "AssignmentMember",
     "Attachment",
     "AuditEntry",
+    "BindThrottle",
     "Base",
     "Case",
     "CaseNote",

@@ -118,3 +118,12 @@ class ChannelToken(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime]
+
+
+class BindThrottle(Base):
+    """Tries of invite codes in the current window, per chat (keyed hash) and one global row."""
+
+    __tablename__ = "bind_throttles"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime]
+    tries: Mapped[int] = mapped_column(default=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from handlers.deps import Deps
-from handlers.i18n import N_
+from handlers.i18n import N_, gettext_for
 from storage.models import (
     Assignment,
     AssignmentMember,
@@ -62,7 +62,11 @@ async def test_routing_proposal_and_acknowledgement_end_to_end(chat, staff_chat,
     outsider = await staff_chat("o20-f1")
     assert "不是发给您" in (await press_data(outsider, ack_data))[0].text or "not addressed" in outsider.last
     lead_notices = await outbox_to(deps, "o02-lead")
-    assert any("acknowledged" in n.payload["text"] or "签收" in n.payload["text"] for n in lead_notices)
+    async with deps.sessionmaker() as s:
+        m_name = await s.scalar(select(Staff.name).where(Staff.login == m_login))
+    _ = gettext_for(deps.config.default_language)  # the lead has no language of their own
+    assert [n.payload["text"] for n in lead_notices if n.kind == "acknowledged"] == [
+        _("{name} acknowledged case {ref}.").format(name=m_name, ref=case.reference)]  # once, not on the repeat
 
 
 async def test_notices_reach_members_who_bound_later(chat, staff_chat, deps: Deps, clock) -> None:

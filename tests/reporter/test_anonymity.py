@@ -11,7 +11,7 @@ from bot.logs import configure_logging
 from handlers.deps import Deps
 from handlers.i18n import N_
 from storage.models import Tip, TipQuestion
-from tests.fakes import Chat, make_file
+from tests.fakes import Chat, make_file, tiny_pdf
 from tests.reporter.conftest import file_anonymous_tip
 from tests.reporter.scanner import encodings, find_leaks
 
@@ -47,7 +47,7 @@ async def test_no_reporter_flow_leaves_an_identity_trace(dispatcher, deps: Deps,
     await c.send("/start")
     await c.send("/lang en")
     await c.send("/lang zh")
-    receipt = await file_anonymous_tip(c, files=(photo, make_file(b"%PDF-1.4 x", filename="note.pdf")))
+    receipt = await file_anonymous_tip(c, files=(photo, make_file(tiny_pdf(), filename="note.pdf")))
     # Follow-up: status, add material, add a file, answer a question.
     async with deps.sessionmaker() as s, s.begin():
         tip = (await s.scalars(select(Tip))).one()
@@ -57,7 +57,7 @@ async def test_no_reporter_flow_leaves_an_identity_trace(dispatcher, deps: Deps,
     await c.press(N_("Add information"))
     await c.send("补充：还有另一笔。")
     await c.press(N_("Add a file"))
-    await c.attach(make_file(b"%PDF-1.4 y", filename="more.pdf"))
+    await c.attach(make_file(tiny_pdf(), filename="more.pdf"))
     await c.press(N_("Answer question {n}"), n=1)
     await c.send("可以。")
     await c.press(N_("Finish"))

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from handlers.i18n import N_
 from storage.models import Attachment, Tip
-from tests.fakes import make_file
+from tests.fakes import make_file, tiny_pdf
 
 
 async def test_report_again_continues_the_draft(chat, deps) -> None:  # type: ignore[no-untyped-def]
@@ -30,7 +30,7 @@ async def test_check_during_a_draft_keeps_the_draft_and_its_files(chat, deps) ->
     await c.press(N_("Skip"))
     await c.send("经过")
     await c.press(N_("Done"))
-    await c.attach(make_file(b"%PDF-1.4 draft", filename="d.pdf"))
+    await c.attach(make_file(tiny_pdf(), filename="d.pdf"))
     await c.send("/check 1234 5678 9012 3456")
     assert "unfinished report" in c.last
     await c.send("/report")

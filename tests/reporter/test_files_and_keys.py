@@ -15,6 +15,7 @@ from storage.keys import rotate
 from storage.models import Attachment, Tip
 from tests.fakes import make_file
 from tests.reporter.conftest import file_anonymous_tip, to_files_step
+from tests.reporter.test_file_hardening import pdf_with_author
 
 
 async def test_photo_loses_exif_and_gps_and_is_encrypted(chat, deps: Deps, photo) -> None:
@@ -40,9 +41,10 @@ async def test_oversized_and_unsupported_files_are_refused_and_the_draft_kept(ch
     assert "太大" in (await c.attach(too_big))[-1].text
     assert "无法接收这种类型" in (await c.attach(make_file(b"MZ\x90", filename="x.exe",
                                                          content_type="application/x-msdownload")))[-1].text
-    assert "无法读取这张图片" in (await c.attach(make_file(b"not a jpeg", filename="a.jpg",
-                                                         content_type="image/jpeg", kind="photo")))[-1].text
-    ok = await c.attach(make_file(b"%PDF-1.4 evidence", filename="evidence.pdf"))
+    truncated_jpeg = b"\xff\xd8\xff\xe0 not a jpeg after all"
+    assert "无法读取" in (await c.attach(make_file(truncated_jpeg, filename="a.jpg",
+                                                content_type="image/jpeg", kind="photo")))[-1].text
+    ok = await c.attach(make_file(pdf_with_author(), filename="evidence.pdf"))
     assert "共 1 个" in ok[-1].text
     await c.press(N_("Done"))
     await c.press(N_("Anonymous"))

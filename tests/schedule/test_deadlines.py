@@ -82,11 +82,12 @@ async def test_acknowledgement_deadline_reminds_the_member_and_stops_on_签收(c
     async with deps.sessionmaker() as s:
         acks = (await s.scalars(select(Deadline).where(Deadline.kind == "acknowledge"))).all()
     assert len(acks) == 3
+    assert len([d for d in acks if d.met_at is None]) == 2  # the lead who confirmed signed by confirming
     clock.advance(hours=2)
     assert await run_tick(deps) == (0, 0)  # due by the end of tomorrow: nothing yet
     clock.advance(hours=22)
     reminders, _esc = await run_tick(deps)
-    assert reminders == 3  # "0 working days before": 09:00 on the day it is due
+    assert reminders == 2  # "0 working days before": 09:00 on the day it is due
     async with deps.sessionmaker() as s:
         row = (await s.scalars(select(Outbox).where(Outbox.kind == "reminder"))).first()
     ack_button = row.payload["buttons"][0][0]["data"]
@@ -102,7 +103,7 @@ async def test_acknowledgement_deadline_reminds_the_member_and_stops_on_签收(c
     assert "签收" in (await member.send(None, button=ack_button))[0].text
     clock.advance(days=3)
     _rem, esc = await run_tick(deps)
-    assert esc == 2  # only the two who did not acknowledge are overdue
+    assert esc == 1  # only the one who did not acknowledge is overdue
 
 
 async def test_deadlines_count_the_national_day_holiday(chat, deps: Deps, clock) -> None:

@@ -16,6 +16,7 @@ from handlers.schedule.figures import parse_period, ratio
 from storage.models import CaseSource, CaseState, SchedulerLease, Unit
 from tests.cases.conftest import outbox_to
 from tests.conftest import bind_staff
+from tests.fakes import tiny_pdf
 
 
 async def make_cases(deps: Deps, when: datetime, n: int, *, source=CaseSource.public_report, conclude: int = 0,
@@ -66,7 +67,7 @@ async def test_stats_in_the_bodys_reporting_form_with_yoy_and_mom(staff_chat, de
     assert "受理问题线索 13 件，同比 ×2.6，环比 ×1.0" in text
     assert "信访举报 11 件" in text and "审计移交 2 件" in text
     assert "办结案件 4 件，同比 ×2.0，环比 ×4.0" in text
-    assert "处分人数 8 件，同比 ×4.0，环比 ×8.0" in text.splitlines()  # the whole line: 8, not 80
+    assert "处分人数 8 人，同比 ×4.0，环比 ×8.0" in text.splitlines()  # the whole line: 8, not 80
     assert "立案 4 件" in text
     bad = (await sup.send("/stats someday"))[0].text
     assert "无法识别" in bad
@@ -180,7 +181,7 @@ async def test_minute_job_deletes_expired_drafts_and_their_files(chat, deps: Dep
 
     c = chat()
     await to_files_step(c, "草稿")
-    await c.attach(make_file(b"%PDF-1.4 draft", filename="d.pdf"))
+    await c.attach(make_file(tiny_pdf(), filename="d.pdf"))
     jobs = ClockJobs(deps)
     await jobs.minute()
     async with deps.sessionmaker() as s:

@@ -10,6 +10,7 @@ from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
 from handlers.i18n import N_
 from storage.models import ConversationState, InboundSeen
+from tests.fakes import tiny_pdf
 from tests.telegram.conftest import Running, _run
 from tests.telegram.standin import BotAPIStandIn, callback, message
 
@@ -94,10 +95,10 @@ async def test_files_in_both_directions(tg: Running, deps: Deps) -> None:
     await p.send("张某")
     await p.send("他收受好处费。")
     await p.press(N_("Done"))
-    fid = tg.standin.add_file(b"%PDF-1.4 evidence", "documents/file_9.pdf")
+    fid = tg.standin.add_file(pdf := tiny_pdf(), "documents/file_9.pdf")
     before = len(tg.standin.calls)
     texts = await p.send(None, document={"file_id": fid, "file_unique_id": "u9", "file_name": "evidence.pdf",
-                                         "mime_type": "application/pdf", "file_size": 17})
+                                         "mime_type": "application/pdf", "file_size": len(pdf)})
     methods = [c.method for c in tg.standin.calls[before:]]
     assert "getFile" in methods and "download" in methods
     assert texts and ("共 1 个" in texts[-1] or "1 file" in texts[-1])
