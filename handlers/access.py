@@ -24,6 +24,7 @@ from storage.models import (
     Office,
     Role,
     Staff,
+    StaffOfficeSpell,
     Tip,
     Unit,
     office_units,
@@ -42,6 +43,7 @@ class Action(str, enum.Enum):
     note = "note"
     classify = "classify"        # intake: give a unit to a case that has none
     change_unit = "change_unit"  # move a case to another unit (checked on the old and the new unit)
+    approve = "approve"          # decide an extension or suspension request, hand a case down (下转)
 
 
 @dataclass
@@ -84,6 +86,14 @@ async def unit_reasons(session: AsyncSession, staff: Staff, unit_ids: set[int], 
     reasons = []
     if unit_ids & await stationed_unit_ids(session, staff.office_id):
         reasons.append("stationed")
+    else:
+        # An office transfer does not wash out having sat inside the unit (office history).
+        former = set((await session.scalars(select(StaffOfficeSpell.office_id).where(
+            StaffOfficeSpell.staff_id == staff.id, StaffOfficeSpell.until.is_not(None)))).all())
+        for office_id in former:
+            if unit_ids & await stationed_unit_ids(session, office_id):
+                reasons.append("formerly_stationed")
+                break
     declared = set((await session.scalars(select(ConflictDeclaration.unit_id).where(
         ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.unit_id.is_not(None)))).all())
     if unit_ids & declared:
@@ -109,6 +119,11 @@ async def conflict_reasons(session: AsyncSession, staff: Staff, case: Case, *, p
             ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.person_name.is_not(None)))).all()
         if any(n and n in people_text for n in names):
             reasons.append("declared_person")
+        if staff.name and staff.name in people_text:
+            reasons.append("named_in_report")  # nobody works a report about themselves
+    if await session.scalar(select(ConflictDeclaration.id).where(
+            ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.case_id == case.id).limit(1)):
+        reasons.append("declared_case")
     return reasons
 
 
@@ -123,7 +138,8 @@ async def facts(session: AsyncSession, staff: Staff | None, case: Case, *, peopl
     member = await session.scalar(
         select(AssignmentMember.role)
         .join(Assignment, Assignment.id == AssignmentMember.assignment_id)
-        .where(Assignment.case_id == case.id, Assignment.status == "confirmed", AssignmentMember.staff_id == staff.id)
+        .where(Assignment.case_id == case.id, Assignment.status == "confirmed", AssignmentMember.staff_id == staff.id,
+               AssignmentMember.left_at.is_(None))
     )
     role = MemberRole(member) if member else None
     # Local staff may serve as liaisons: being stationed at the unit is then no bar to the
@@ -151,7 +167,7 @@ def allowed(f: Facts, action: Action) -> bool:
         return supervisor or f.group_lead or f.member_role is MemberRole.lead
     if action is Action.dispose:
         return supervisor or f.member_role is MemberRole.lead
-    if action in (Action.classify, Action.change_unit):
+    if action in (Action.classify, Action.change_unit, Action.approve):
         return supervisor
     return False
 

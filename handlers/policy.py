@@ -25,7 +25,7 @@ DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "storage" / "policy" /
 SUBJECTS: dict[str, set[str]] = {
     "case": {f"case:{s}" for s in (
         "received", "accepted", "forwarded", "assigned", "acknowledged", "disposed", "filed", "concluded",
-        "feedback_given")} | {"reporter:told_accepted"},
+        "feedback_given")} | {"reporter:told_accepted", "transfer:made"},
     "member": {"assignment:confirmed", "member:acknowledged", "case:assigned", "case:forwarded", "case:concluded"},
 }
 # Who is reminded or escalated to.
@@ -135,6 +135,11 @@ class DeadlinePolicy:
     def due(self, kind: str, start: datetime) -> datetime:
         """The one computation of a due date: ``working_days`` of ``kind`` after ``start``."""
         return add_working_days(start, self.kinds[kind].working_days, self.tz)
+
+    def shift(self, due: datetime, working_days: int) -> datetime:
+        """A due date moved by whole working days: an approved extension (延期), or the working
+        days a suspension (中止) stood still."""
+        return add_working_days(due, working_days, self.tz) if working_days > 0 else due
 
     def started_by(self, trigger: str, *, source: str | None = None, named: bool = False,
                    member_role: str | None = None) -> list[tuple[str, Kind]]:

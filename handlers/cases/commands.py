@@ -8,7 +8,10 @@ from sqlalchemy import select
 from handlers.access import Action, decide, people_text, visible_clause
 from handlers.cases import binding, routing, service, signoff
 from handlers.cases.conversations import CONVERSATIONS, INTAKE, NEW_CASE
+from handlers.cases.extensions import CASE_REQUEST
 from handlers.cases.replies import illegal, load_visible, not_found, show_case
+from handlers.cases.team import RECUSE
+from handlers.cases.transfers import TRANSFER
 from handlers.cases.verbs import VERBS
 from handlers.cases.views import STATE_WORDS, fmt_time
 from handlers.context import Context
@@ -219,7 +222,7 @@ async def case_action(ctx: Context, arg: str) -> None:
 
 def make_router() -> Router:
     r = Router("cases")
-    for conv in CONVERSATIONS:
+    for conv in (*CONVERSATIONS, CASE_REQUEST, TRANSFER, RECUSE):
         r.add_conversation(conv)
     staff_only, leads = Audience.staff, (Role.lead, Role.supervisor, Role.admin)
     r.command("bind", help=N_("Staff: link this chat to your account with the code from your administrator"),

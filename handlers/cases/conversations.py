@@ -157,7 +157,7 @@ class TeamEditor(Conversation):
                  _("Members: {v}").format(v="、".join(names[m] for m in d["members"]) or "-"),
                  _("Liaisons: {v}").format(v="、".join(names[m] for m in d["liaisons"]) or "-"),
                  _("Type +LOGIN to add, -LOGIN to remove, 'lead LOGIN' to choose the lead, 'liaison LOGIN' to add a "
-                   "local liaison.")]
+                   "local liaison. Someone from another joint group: +LOGIN followed by the reason for the loan.")]
         ctx.reply("\n".join(lines), buttons=[[ctx.button(_("Confirm this team"), "confirm"),
                                                ctx.button(_("✖ Cancel"), "cancel")]])
 
@@ -173,9 +173,12 @@ class TeamEditor(Conversation):
             await self.go(ctx, TE.reason)
             return
         text = (ctx.text or "").strip()
-        op, login = ("lead", text[5:].strip()) if text.lower().startswith("lead ") else \
+        op, rest = ("lead", text[5:].strip()) if text.lower().startswith("lead ") else \
             ("liaison", text[8:].strip()) if text.lower().startswith("liaison ") else \
             (text[:1], text[1:].strip()) if text[:1] in "+-" else ("", "")
+        # Anything after the login is the reason for a loan from another joint group.
+        login, _sp, loan = rest.partition(" ")
+        loan = loan.strip()
         st = await ctx.session.scalar(select(Staff).where(Staff.login == login)) if login else None
         d = ctx.state.data
         case = await ctx.session.get(Case, d["case_id"])
@@ -186,7 +189,7 @@ class TeamEditor(Conversation):
         if op in ("+", "lead", "liaison"):
             role = MemberRole.liaison if op == "liaison" else MemberRole.lead if op == "lead" else MemberRole.member
             try:
-                await service.check_member(ctx.uow, case, st, role)
+                await service.check_member(ctx.uow, case, st, role, loan)
             except service.Problem as p:
                 reasons = p.info.get("reasons")
                 ctx.reply(_("{name} cannot be on this team: {why}.").format(
@@ -195,6 +198,8 @@ class TeamEditor(Conversation):
                 return
             for k in ("members", "liaisons"):
                 d[k] = [m for m in d[k] if m != st.id]
+            if loan:
+                ctx.state.secret.setdefault("loans", {})[str(st.id)] = loan  # typed: sealed
             if op == "lead":
                 if d["lead"] and d["lead"] != st.id:
                     d["members"].append(d["lead"])
@@ -229,7 +234,8 @@ class TeamEditor(Conversation):
             return
         try:
             await service.confirm_team(ctx.uow, staff, case, lead_id=d["lead"], member_ids=d["members"],
-                                       liaison_ids=d["liaisons"], reason=reason, proposal=d.get("proposal"))
+                                       liaison_ids=d["liaisons"], reason=reason, proposal=d.get("proposal"),
+                                       loans={int(k): v for k, v in ctx.state.secret.get("loans", {}).items()})
         except service.Problem as p:
             ctx.state.goto(TE.edit.value)
             reasons = p.info.get("reasons")

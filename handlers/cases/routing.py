@@ -73,10 +73,15 @@ async def route(uow: UnitOfWork, case: Case) -> None:
     Cross inspection applies to the sources named in the settings."""
     session = uow.session
     case.cross_inspection = case.source in uow.config.cross_inspection_sources
-    case.joint_group_id = await joint_group_for_unit(session, case.unit_id)
     if case.unit_id is not None and case.region_id is None:
         unit = await session.get(Unit, case.unit_id)
         case.region_id = unit.region_id if unit else None
+    if case.level == "supervisors":
+        return  # handed up (提级): it reaches a group only when a supervisor hands it down
+    case.joint_group_id = await joint_group_for_unit(session, case.unit_id)
+    from handlers.cases.transfers import auto_up  # transfers builds on this module
+
+    await auto_up(uow, case)
 
 
 async def open_workload(session: AsyncSession) -> Counter[int]:

@@ -31,6 +31,7 @@ from storage.models import (
     Disposal,
     Escalation,
     MemberRole,
+    Office,
     Role,
     Staff,
     StaffRole,
@@ -45,6 +46,11 @@ CONFLICT_WORDS = {
     "declared_person": N_("declared relationship with a person named in the report"),
     "home_region": N_("home region is the region concerned (cross inspection)"),
     "rotation": N_("handled a case about this unit recently (rotation)"),
+    "formerly_stationed": N_("their former office was stationed at the unit concerned"),
+    "declared_case": N_("declared a conflict on this case (回避)"),
+    "named_in_report": N_("named in the report"),
+    "supervisor": N_("supervisors are never team members"),
+    "other_group": N_("from another joint group: give a reason for the loan"),
 }
 
 
@@ -192,8 +198,16 @@ async def proposal_for(uow: UnitOfWork, staff: Staff, case: Case) -> routing.Pro
     return proposal
 
 
-async def check_member(uow: UnitOfWork, case: Case, staff: Staff, role: MemberRole) -> None:
-    """Refuse anyone with a conflict (naming it), and local staff in anything but a liaison role."""
+async def check_member(uow: UnitOfWork, case: Case, staff: Staff, role: MemberRole, loan_reason: str = "") -> None:
+    """Refuse anyone with a conflict (naming it), local staff in anything but a liaison role,
+    supervisors in any role, and people from another joint group unless a reason for the loan
+    is given."""
+    if Role.supervisor in staff.roles:
+        raise Problem("conflict", login=staff.login, reasons=["supervisor"])
+    if role is not MemberRole.liaison and not loan_reason.strip():
+        office = await uow.session.get(Office, staff.office_id) if staff.office_id else None
+        if office is None or office.joint_group_id is None or office.joint_group_id != case.joint_group_id:
+            raise Problem("conflict", login=staff.login, reasons=["other_group"])
     people = await people_text(uow.session, uow.sealer, case)
     recent = await routing.recently_handled(uow.session, case.unit_id, uow.now(), uow.config.rotation_months)
     reasons = await routing.staff_conflicts(uow.session, staff, case, people=people, recent=recent)
@@ -205,7 +219,7 @@ async def check_member(uow: UnitOfWork, case: Case, staff: Staff, role: MemberRo
 
 async def confirm_team(uow: UnitOfWork, staff: Staff, case: Case, *, lead_id: int, member_ids: list[int],
                        liaison_ids: Sequence[int] = (), reason: str = "",
-                       proposal: dict[str, Any] | None = None) -> Assignment:
+                       proposal: dict[str, Any] | None = None, loans: dict[int, str] | None = None) -> Assignment:
     await require(uow, staff, case, Action.confirm_team)
     if CaseState.assigned not in ALLOWED.get(case.state, ()):
         raise IllegalTransition(case.state, CaseState.assigned.value)
@@ -216,18 +230,20 @@ async def confirm_team(uow: UnitOfWork, staff: Staff, case: Case, *, lead_id: in
         person = await session.get(Staff, sid)
         if person is None or not person.active:
             raise Problem("unknown_staff", id=sid)
-        await check_member(uow, case, person, role)
+        await check_member(uow, case, person, role, (loans or {}).get(sid, ""))
     for old in (await session.scalars(select(Assignment).where(Assignment.case_id == case.id,
                                                                Assignment.status == "confirmed"))).all():
         old.status = "replaced"
     assignment = Assignment(case_id=case.id, status="confirmed", proposal=proposal or {}, change_reason=reason,
                             confirmed_by_staff_id=staff.id, confirmed_at=now, created_at=now)
-    assignment.members = [AssignmentMember(staff_id=sid, role=role.value) for sid, role in roles]
+    assignment.members = [AssignmentMember(staff_id=sid, role=role.value, loan_reason=(loans or {}).get(sid, ""))
+                          for sid, role in roles]
     session.add(assignment)
     await session.flush()
     await transition(uow, case, CaseState.assigned, staff, reason or "team confirmed")
     await log(session, staff, case, "confirm_team", now, lead=lead_id, members=list(member_ids),
-              liaisons=list(liaison_ids), changed=bool(reason), reason=reason)
+              liaisons=list(liaison_ids), changed=bool(reason), reason=reason,
+              loans={str(k): v for k, v in (loans or {}).items()})
     await uow.emit("assignment.confirmed", case=case, assignment=assignment)
     for m in assignment.members:
         if m.staff_id == staff.id and m.role != MemberRole.liaison.value:
@@ -319,7 +335,7 @@ async def acknowledge(uow: UnitOfWork, staff: Staff, member_id: int) -> tuple[st
             return Reply(text=_("{name} acknowledged case {ref}.").format(name=name, ref=ref))
 
         await uow.outbox.to_staff(lead.staff_id, render, kind="acknowledged", dedupe_key=f"acked:{member.id}")
-    if all(m.acknowledged_at for m in members if m.role != MemberRole.liaison.value) and \
+    if all(m.acknowledged_at for m in members if m.role != MemberRole.liaison.value and m.left_at is None) and \
             case.state == CaseState.assigned.value:
         await transition(uow, case, CaseState.acknowledged, staff, "all members acknowledged")
     return "ok", case
@@ -379,7 +395,7 @@ async def ask_reporter(uow: UnitOfWork, staff: Staff, case: Case, text: str) -> 
 async def team_member_ids(session: AsyncSession, case_id: int, *, with_liaisons: bool = False) -> list[int]:
     rows = await session.scalars(
         select(AssignmentMember.staff_id).join(Assignment, Assignment.id == AssignmentMember.assignment_id)
-        .where(Assignment.case_id == case_id, Assignment.status == "confirmed",
+        .where(Assignment.case_id == case_id, Assignment.status == "confirmed", AssignmentMember.left_at.is_(None),
                *(() if with_liaisons else (AssignmentMember.role != MemberRole.liaison.value,)))
     )
     return sorted(set(rows))

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from handlers.access import Action
-from handlers.cases import routing, service
+from handlers.cases import extensions, routing, service, team, transfers
 from handlers.cases.conversations import CASE_INPUT, CI, INTAKE, TEAM_EDITOR
 from handlers.cases.replies import propose_team, show_case
 from handlers.cases.views import DISPOSAL_WORDS
@@ -70,6 +70,13 @@ async def _file(ctx: Context, staff: Staff, case: Case) -> None:
     ctx.reply(ctx._("Case {ref} filed (已立案).").format(ref=case.reference))
 
 
+async def _history(ctx: Context, staff: Staff, case: Case) -> None:
+    from handlers.cases.casework import history_lines
+
+    await service.log(ctx.session, staff, case, "history", ctx.clock.now())
+    ctx.reply("\n".join(await history_lines(ctx, case)))
+
+
 async def _feedback(ctx: Context, staff: Staff, case: Case) -> None:
     await service.feedback_given(ctx.uow, staff, case)
     ctx.reply(ctx._("Recorded that the reporter was informed for case {ref}.").format(ref=case.reference))
@@ -92,5 +99,18 @@ VERBS: dict[str, Verb] = {
     "ask": Verb(Action.ask_reporter, _input(CI.ask_text)),
     "note": Verb(Action.note, _input(CI.note_text)),
     "unit": Verb(Action.change_unit, _unit),
+    # 延期 / 中止 (handlers.cases.extensions)
+    "extend": Verb(Action.dispose, extensions.verb_extend),
+    "suspend": Verb(Action.dispose, extensions.verb_suspend),
+    "resume": Verb(Action.dispose, extensions.verb_resume),
+    "req_ok": Verb(Action.approve, extensions.verb_approve),
+    "req_no": Verb(Action.approve, extensions.verb_refuse),
+    # 提级 / 下转 (handlers.cases.transfers)
+    "up": Verb(Action.accept, transfers.verb_up),
+    "down": Verb(Action.approve, transfers.verb_down),
+    # 回避 from inside the case, and its replacement (handlers.cases.team)
+    "recuse": Verb(Action.acknowledge, team.verb_recuse),
+    "replace": Verb(Action.confirm_team, team.verb_replace),
+    "history": Verb(Action.view_content, _history),
     **{f"disp_{d.value}": Verb(Action.dispose, _dispose(d)) for d in Disposal},
 }

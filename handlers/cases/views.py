@@ -86,6 +86,9 @@ async def render_case(ctx: Context, case: Case, f: Facts) -> None:
         lines.append(_("Forwarded to: {v}").format(v=case.forwarded_to))
     if case.people_disciplined is not None:
         lines.append(_("People disciplined: {n}").format(n=case.people_disciplined))
+    from handlers.cases.casework import extra_rows, status_lines
+
+    lines += await status_lines(ctx, case)
     if allowed(f, Action.view_content):
         lines += await _content(ctx, case)
     team = (await s.execute(select(AssignmentMember, Staff).join(Staff, Staff.id == AssignmentMember.staff_id)
@@ -101,7 +104,7 @@ async def render_case(ctx: Context, case: Case, f: Facts) -> None:
             lines.append(f"  • {st.name} ({_(ROLE_WORDS[m.role])}, {ack})")
     from handlers.cases.signoff import offer
 
-    ctx.reply("\n".join(lines), buttons=await offer(ctx, case) + _buttons(ctx, case, f))
+    ctx.reply("\n".join(lines), buttons=await offer(ctx, case) + _buttons(ctx, case, f) + await extra_rows(ctx, case, f))
 
 
 async def _content(ctx: Context, case: Case) -> list[str]:
@@ -131,7 +134,7 @@ def _buttons(ctx: Context, case: Case, f: Facts) -> list[list[Button]]:
     _ = ctx._
     rows: list[list[Button]] = []
     st = case.state
-    if allowed(f, Action.accept) and st == CaseState.received.value and case.joint_group_id:
+    if allowed(f, Action.accept) and st == CaseState.received.value and (case.joint_group_id or case.level == "supervisors"):
         rows.append([act(ctx, _("Accept (受理)"), case, "accept"), act(ctx, _("Forward (转办)"), case, "forward")])
     if allowed(f, Action.propose_team) and st in (CaseState.accepted.value, CaseState.assigned.value,
                                                   CaseState.acknowledged.value):

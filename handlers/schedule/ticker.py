@@ -84,8 +84,8 @@ class Target:
 
 async def _case_target(session: AsyncSession, d: Deadline) -> Target | None:
     case = await session.get(Case, d.case_id) if d.case_id is not None else None
-    if case is None:
-        return None
+    if case is None or case.suspended_at is not None:
+        return None  # unknown, or suspended (中止): its clock stands still until it is resumed
 
     async def recipients(who: str) -> list[int]:
         if who == "member":

@@ -62,6 +62,9 @@ class Case(Base):
     filed: Mapped[bool] = mapped_column(default=False)
     people_disciplined: Mapped[int | None]
     forwarded_to: Mapped[str | None] = mapped_column(String(200))
+    # Who handles it (rules §15): "group" (its joint group) or "supervisors" (提级: one level up).
+    level: Mapped[str] = mapped_column(String(16), default="group", server_default="group")
+    suspended_at: Mapped[datetime | None] = mapped_column(default=None)  # 中止: its clocks stand still
     created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
@@ -121,6 +124,8 @@ class AssignmentMember(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))  # lead | member | liaison
     acknowledged_at: Mapped[datetime | None] = mapped_column(default=None)
+    left_at: Mapped[datetime | None] = mapped_column(default=None)  # left the team (回避); the row stays as history
+    loan_reason: Mapped[str] = mapped_column(Text, default="", server_default="")  # from another joint group: why
 
 
 class Deadline(Base):
@@ -163,3 +168,36 @@ class CaseNote(Base):
     at: Mapped[datetime]
 
     case: Mapped[Case] = relationship()
+
+
+class CaseRequest(Base):
+    """A request on a case that a supervisor decides: more time (延期, ``extension``) or a pause
+    (中止, ``suspension``). Nothing moves until it is approved; the decision and its reason stay."""
+
+    __tablename__ = "case_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # extension | suspension
+    working_days: Mapped[int] = mapped_column(default=0)  # extension: how many more working days
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    requested_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|approved|refused
+    decided_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    resumed_at: Mapped[datetime | None] = mapped_column(default=None)  # suspension: when the clocks restarted
+
+
+class CaseTransfer(Base):
+    """提级 (``up``: to the supervisors) or 下转 (``down``: to a joint group), with the reason."""
+
+    __tablename__ = "case_transfers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(8))  # up | down
+    from_group_id: Mapped[int | None] = mapped_column(ForeignKey("joint_groups.id"))
+    to_group_id: Mapped[int | None] = mapped_column(ForeignKey("joint_groups.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    at: Mapped[datetime]

@@ -118,12 +118,32 @@ class StaffInvite(Base):
 
 
 class ConflictDeclaration(Base):
-    """A declared relationship (本人/近亲属/利害关系) with a unit or a named person."""
+    """A declared relationship (本人/近亲属/利害关系) with a unit, a named person, or one case
+    (a team member's own 回避 on that case). A declaration counts from the moment it is made;
+    ``status`` says whether an administrator has confirmed it (``confirmed``) or it still waits
+    (``pending``): erring towards exclusion is the safe side of 回避."""
 
     __tablename__ = "conflict_declarations"
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     person_name: Mapped[str | None] = mapped_column(String(200))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True, default=None)
     kind: Mapped[str] = mapped_column(String(32))  # self | relative | interest
     reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="confirmed", server_default="confirmed")
+    declared_at: Mapped[datetime | None] = mapped_column(default=None)
+    decided_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+
+
+class StaffOfficeSpell(Base):
+    """Which office a person was in, from when until when (``until`` empty: still there). An
+    office transfer closes one spell and opens the next, so the old office's units still count
+    in conflicts (a person who sat inside a unit does not investigate it after moving)."""
+
+    __tablename__ = "staff_office_spells"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    since: Mapped[datetime | None] = mapped_column(default=None)
+    until: Mapped[datetime | None] = mapped_column(default=None)

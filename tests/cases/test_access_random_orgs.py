@@ -99,7 +99,9 @@ async def check(db_url: str, world) -> None:  # type: ignore[no-untyped-def]
                     reasons.add("declared")
                 if d_person is not None and d_person in case_spec["people"]:
                     reasons.add("declared")
-                if case_spec["cross"] and home == case_spec["region"]:
+                # Cross inspection: the case's region, and the region of every unit it is about.
+                if case_spec["cross"] and (home == case_spec["region"]
+                                           or (unit is not None and p.home_region_id == unit.region_id)):
                     reasons.add("home")
                 role = team.get(i)
                 supervisor = bool(roles & {Role.supervisor, Role.admin})

@@ -12,7 +12,7 @@ from alembic import op
 import storage.base
 
 revision = '0003_sec_access'
-down_revision = '0002'
+down_revision = '0003_sec_accounts'
 branch_labels = None
 depends_on = None
 
