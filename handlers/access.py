@@ -44,6 +44,7 @@ class Action(str, enum.Enum):
     classify = "classify"        # intake: give a unit to a case that has none
     change_unit = "change_unit"  # move a case to another unit (checked on the old and the new unit)
     approve = "approve"          # decide an extension or suspension request, hand a case down (下转)
+    reveal_reporter = "reveal_reporter"  # a named reporter's name and contact: the team lead only
 
 
 @dataclass
@@ -169,6 +170,8 @@ def allowed(f: Facts, action: Action) -> bool:
         return supervisor or f.member_role is MemberRole.lead
     if action in (Action.classify, Action.change_unit, Action.approve):
         return supervisor
+    if action is Action.reveal_reporter:
+        return f.member_role is MemberRole.lead
     return False
 
 

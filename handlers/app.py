@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers import cases, core, reporter
+from handlers import campaigns, cases, core, reporter
 from handlers.bus import Bus
 from handlers.cases import listeners as case_listeners
 from handlers.clock import Clock
@@ -26,6 +26,7 @@ def make_bus() -> Bus:
     bus = Bus()
     bus.listen("tip.submitted", case_listeners.route_new_tip)
     bus.listen("tip.answered", case_listeners.tell_team_of_answer)
+    bus.listen("tip.material_added", case_listeners.tell_team_of_material)
     bus.listen("case.transition", deadlines.on_transition)
     bus.listen("assignment.confirmed", deadlines.on_assignment)
     bus.listen("member.acknowledged", deadlines.on_acknowledged)
@@ -47,6 +48,7 @@ def make_routers() -> list[Router]:
         reporter.make_router(),
         cases.make_router(),
         schedule.make_router(),
+        campaigns.make_router(),
     ]
 
 

@@ -39,7 +39,7 @@ class Config(BaseModel):
     max_text_chars: int = Field(default=20000, gt=0)
     invite_ttl_hours: float = Field(default=72.0, gt=0)
     receipt_failures_per_sender: int = Field(default=5, ge=1, description="per window")
-    receipt_failures_global: int = Field(default=200, ge=1, description="per window")
+    receipt_failures_global: int = Field(default=200, ge=1, description="wrong receipts from all chats per window; beyond it each wrong receipt costs its sender a growing wait")
     receipt_window_minutes: int = Field(default=15, ge=1)
     bind_tries_per_chat: int = Field(default=5, ge=1, description="invite codes one chat may try per window")
     bind_failures_global: int = Field(default=100, ge=1,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -105,7 +105,9 @@ class Dispatcher:
             return False
         try:
             async with session.begin_nested():
-                session.add(InboundSeen(channel=event.channel, key=key, seen_at=self.deps.clock.now()))
+                # The hour only: enough to purge by, too coarse to match a message to a tip.
+                seen = self.deps.clock.now().replace(minute=0, second=0, microsecond=0)
+                session.add(InboundSeen(channel=event.channel, key=key, seen_at=seen))
         except IntegrityError:  # a concurrent worker took it
             return False
         return True
@@ -131,6 +133,9 @@ class Dispatcher:
             return actor.staff.language
         pref = await session.get(ChatPreference, self.preference_key(event))
         if pref is not None:
+            today = day(self.deps.clock.now())
+            if pref.used_on != today and session.in_transaction() and actor is not None:
+                pref.used_on = today  # unused preferences expire (purge_chat_rows)
             return pref.language
         return normalize_language(event.sender.language_code, cfg.default_language)
 
@@ -331,6 +336,24 @@ def label_key(text: str) -> str:
     """How typed text is compared with a label: width, case, decoration and end punctuation ignored."""
     t = unicodedata.normalize("NFKC", text).strip().casefold()
     return label_core(t).rstrip(".!。！").strip()
+
+
+# How long per-chat rows outlive their last use: de-duplication keys (platforms resend within
+# hours) and language preferences.
+INBOUND_SEEN_KEEP = timedelta(days=2)
+PREFERENCE_KEEP = timedelta(days=90)
+
+
+def day(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def purge_chat_rows(session: AsyncSession, now: datetime) -> None:
+    """Per-chat rows do not last for ever: de-duplication keys after two days, language
+    preferences 90 days after the chat last wrote."""
+    await session.execute(delete(InboundSeen).where(InboundSeen.seen_at < now - INBOUND_SEEN_KEEP))
+    await session.execute(update(ChatPreference).where(ChatPreference.used_on.is_(None)).values(used_on=day(now)))
+    await session.execute(delete(ChatPreference).where(ChatPreference.used_on < day(now) - PREFERENCE_KEEP))
 
 
 def draft_ttl(ctx: Context) -> timedelta:

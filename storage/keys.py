@@ -19,7 +19,7 @@ SEALED: list[tuple[Any, str, tuple[str, ...]]] = [
     (TipMessage, "key_id", ("body_enc",)),
     (TipQuestion, "key_id", ("text_enc",)),
     (Attachment, "key_id", ("filename_enc", "data_enc")),
-    (Case, "key_id", ("summary_enc",)),
+    (Case, "key_id", ("summary_enc", "result_enc")),
     (CaseNote, "key_id", ("body_enc",)),
     (ConversationState, "key_id", ("sealed",)),
     (Outbox, "key_id", ("address_enc",)),

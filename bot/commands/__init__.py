@@ -5,4 +5,5 @@ MODULES = [
     "bot.commands.keys",
     "bot.commands.staff",
     "bot.commands.report",
+    "bot.commands.campaign",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers.access import Action, decide, people_text, visible_clause
-from handlers.cases import binding, routing, service, signoff
+from handlers.cases import binding, evidence, routing, service, signoff
 from handlers.cases.conversations import CONVERSATIONS, INTAKE, NEW_CASE
 from handlers.cases.extensions import CASE_REQUEST
 from handlers.cases.replies import illegal, load_visible, not_found, show_case
@@ -224,6 +224,7 @@ def make_router() -> Router:
     r = Router("cases")
     for conv in (*CONVERSATIONS, CASE_REQUEST, TRANSFER, RECUSE):
         r.add_conversation(conv)
+    r.add_conversation(evidence.ADD_MATERIAL)
     staff_only, leads = Audience.staff, (Role.lead, Role.supervisor, Role.admin)
     r.command("bind", help=N_("Staff: link this chat to your account with the code from your administrator"),
               audience=Audience.anyone, order=60)(bind)
@@ -244,4 +245,5 @@ def make_router() -> Router:
     r.action("intake")(intake_pick)
     r.action("ack")(ack)
     r.action("case")(case_action)
+    r.action("evid")(evidence.open_file)
     return r

@@ -11,7 +11,7 @@ import enum
 from sqlalchemy import select
 
 from handlers.access import Action, allowed, facts, people_text
-from handlers.cases import service
+from handlers.cases import feedback, service
 from handlers.cases.replies import INPUT_TTL, illegal, load_visible, not_found, offer_units
 from handlers.cases.routing import Proposal
 from handlers.cases.views import SOURCE_WORDS
@@ -28,6 +28,8 @@ class CI(enum.Enum):
     conclude_n = "conclude_n"
     ask_text = "ask_text"
     note_text = "note_text"
+    conclude_result = "conclude_result"
+    reveal_reason = "reveal_reason"
 
 
 class CaseInput(Conversation):
@@ -37,7 +39,8 @@ class CaseInput(Conversation):
     Steps = CI
     first = CI.forward_body
     begin_label = "Forward (on /case)"
-    other_entries = {CI.conclude_n: "Conclude", CI.ask_text: "Ask the reporter", CI.note_text: "Add a note"}
+    other_entries = {CI.conclude_n: "Conclude", CI.ask_text: "Ask the reporter", CI.note_text: "Add a note",
+                     CI.reveal_reason: "Reveal the reporter's contact"}
     notes = ("Typed input for a case action. /cancel ends it from any state.",)
 
     async def start(self, ctx: Context, case: Case, step: CI) -> None:
@@ -59,6 +62,19 @@ class CaseInput(Conversation):
     async def ask_note_text(self, ctx: Context) -> None:
         ctx.reply(ctx._("Type the note."))
 
+    async def ask_conclude_result(self, ctx: Context) -> None:
+        ctx.reply(ctx._("Type the result for the reporter: what was verified and what was done. They read it as "
+                        "you write it, so name no one on the team."))
+
+    async def ask_reveal_reason(self, ctx: Context) -> None:
+        ctx.reply(ctx._("Why do you need the reporter's name and contact? (recorded in the case history)"))
+
+    async def on_conclude_result(self, ctx: Context) -> None:
+        await self._do(ctx, CI.conclude_result, (ctx.text or "").strip())
+
+    async def on_reveal_reason(self, ctx: Context) -> None:
+        await self._do(ctx, CI.reveal_reason, (ctx.text or "").strip())
+
     async def on_forward_body(self, ctx: Context) -> None:
         body = (ctx.text or "").strip()
         if not body:
@@ -75,6 +91,11 @@ class CaseInput(Conversation):
         if not t.isdigit():
             ctx.reply(ctx._("Please type the number of people disciplined, as a whole number (0 if none)."))
             return
+        case = await ctx.session.get(Case, int(ctx.state.data["case_id"]))
+        if case is not None and case.tip_id is not None:  # a reporter waits for the result (反馈)
+            ctx.state.data["n"] = int(t)
+            await self.go(ctx, CI.conclude_result)
+            return
         await self._do(ctx, CI.conclude_n, t)
 
     async def on_ask_text(self, ctx: Context) -> None:
@@ -89,10 +110,12 @@ class CaseInput(Conversation):
             ctx.reply(_("I did not receive any text. Please type it, or /cancel."))
             return
         action = {CI.forward_reason: Action.accept, CI.conclude_n: Action.dispose, CI.ask_text: Action.ask_reporter,
-                  CI.note_text: Action.note}[step]
+                  CI.note_text: Action.note, CI.conclude_result: Action.dispose,
+                  CI.reveal_reason: Action.reveal_reporter}[step]
         staff = ctx.require_staff()
         case, _f = await load_visible(ctx, int(ctx.state.data["case_id"]), action)
         body = ctx.state.secret.get("body") or ""
+        n_disciplined = int(ctx.state.data.get("n", 0))
         ctx.state.end()
         if case is None:
             not_found(ctx, "")
@@ -105,6 +128,17 @@ class CaseInput(Conversation):
             elif step is CI.conclude_n:
                 await service.conclude(uow, staff, case, int(value))
                 ctx.reply(_("Case {ref} concluded.").format(ref=case.reference))
+            elif step is CI.conclude_result:
+                told = await feedback.conclude(uow, staff, case, n_disciplined, value)
+                ctx.reply(_("Case {ref} concluded.").format(ref=case.reference) + "\n" + (
+                    _("The result was sent to the reporter; press \"Feedback given to the reporter\" once they "
+                      "have it.") if told else
+                    _("The reporter can read the result with their receipt (/check); tell a named reporter "
+                      "without a chat yourself, then press \"Feedback given to the reporter\".")))
+            elif step is CI.reveal_reason:
+                name, contact = await feedback.reveal_reporter(uow, staff, case, value)
+                ctx.reply(_("Reporter of case {ref}: {name}; contact: {contact}. This was recorded with your "
+                            "reason.").format(ref=case.reference, name=name or "-", contact=contact or "-"))
             elif step is CI.ask_text:
                 await service.ask_reporter(uow, staff, case, value)
                 ctx.reply(_("Your question was left for the reporter. They will see it when they next check with their receipt."))
@@ -119,8 +153,13 @@ class CaseInput(Conversation):
     steps = {
         CI.forward_body: Step(on_forward_body, ask_forward_body, goes={CI.forward_reason: "body typed"}),
         CI.forward_reason: Step(on_forward_reason, ask_forward_reason, ends="reason typed (case forwarded)"),
-        CI.conclude_n: Step(on_conclude_n, ask_conclude_n, goes={CI.conclude_n: "not a number"},
+        CI.conclude_n: Step(on_conclude_n, ask_conclude_n, goes={CI.conclude_n: "not a number",
+                                                                 CI.conclude_result: "number typed (a reported case)"},
                             ends="number typed (case concluded)"),
+        CI.conclude_result: Step(on_conclude_result, ask_conclude_result,
+                                 ends="result typed (case concluded; a named reporter is sent it)"),
+        CI.reveal_reason: Step(on_reveal_reason, ask_reveal_reason,
+                               ends="reason typed (name and contact shown, audited)"),
         CI.ask_text: Step(on_ask_text, ask_ask_text, ends="question typed (left for the reporter)"),
         CI.note_text: Step(on_note_text, ask_note_text, ends="note typed (sealed, audited)"),
     }

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from handlers.access import Action
-from handlers.cases import extensions, routing, service, team, transfers
+from handlers.cases import evidence, extensions, routing, service, team, transfers
 from handlers.cases.conversations import CASE_INPUT, CI, INTAKE, TEAM_EDITOR
 from handlers.cases.replies import propose_team, show_case
 from handlers.cases.views import DISPOSAL_WORDS
@@ -86,6 +86,14 @@ async def _unit(ctx: Context, staff: Staff, case: Case) -> None:
     await INTAKE.start(ctx, case.id, change=True)
 
 
+async def _files(ctx: Context, staff: Staff, case: Case) -> None:
+    await evidence.show_files(ctx, staff, case)
+
+
+async def _attach(ctx: Context, staff: Staff, case: Case) -> None:
+    await evidence.ADD_MATERIAL.start(ctx, case)
+
+
 VERBS: dict[str, Verb] = {
     "view": Verb(Action.view, _view),
     "accept": Verb(Action.accept, _accept),
@@ -112,5 +120,8 @@ VERBS: dict[str, Verb] = {
     "recuse": Verb(Action.acknowledge, team.verb_recuse),
     "replace": Verb(Action.confirm_team, team.verb_replace),
     "history": Verb(Action.view_content, _history),
+    "reveal": Verb(Action.reveal_reporter, _input(CI.reveal_reason)),
+    "files": Verb(Action.view_content, _files),
+    "attach": Verb(Action.note, _attach),
     **{f"disp_{d.value}": Verb(Action.dispose, _dispose(d)) for d in Disposal},
 }

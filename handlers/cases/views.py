@@ -14,7 +14,6 @@ from handlers.i18n import N_, labelled
 from storage.models import (
     Assignment,
     AssignmentMember,
-    Attachment,
     Case,
     CaseState,
     Deadline,
@@ -102,9 +101,11 @@ async def render_case(ctx: Context, case: Case, f: Facts) -> None:
         for m, st in team:
             ack = _("acknowledged") if m.acknowledged_at else _("not yet acknowledged")
             lines.append(f"  • {st.name} ({_(ROLE_WORDS[m.role])}, {ack})")
+    from handlers.cases import feedback
     from handlers.cases.signoff import offer
 
-    ctx.reply("\n".join(lines), buttons=await offer(ctx, case) + _buttons(ctx, case, f) + await extra_rows(ctx, case, f))
+    ctx.reply("\n".join(lines), buttons=await offer(ctx, case) + _buttons(ctx, case, f) +
+              await feedback.buttons(ctx, case, f) + await extra_rows(ctx, case, f))
 
 
 async def _content(ctx: Context, case: Case) -> list[str]:
@@ -122,12 +123,15 @@ async def _content(ctx: Context, case: Case) -> list[str]:
                 out.append(_("People named: {v}").format(v=sealer.open_text(tip.key_id, tip.people_enc)))
             out.append(_("What was reported: {v}").format(v=sealer.open_text(tip.key_id, tip.body_enc)))
             out.append(_("Reporter: {v}").format(v=_("anonymous") if tip.anonymous else _("named (contact on file)")))
-            n_files = len((await s.scalars(select(Attachment.id).where(Attachment.tip_id == tip.id))).all())
-            out.append(_("Files: {n}").format(n=n_files))
             for m in (await s.scalars(select(TipMessage).where(TipMessage.tip_id == tip.id).order_by(TipMessage.id))).all():
                 label = _("Reporter's answer") if m.question_id else _("Reporter added")
                 out.append(labelled(_, label, sealer.open_text(m.key_id, m.body_enc)))
-    return out
+    from handlers.cases.evidence import case_files, note_lines
+    from handlers.cases.feedback import content_lines
+
+    out.append(_("Files: {n}").format(n=len(await case_files(s, case))))
+    out += await note_lines(ctx, case)
+    return out + await content_lines(ctx, case)
 
 
 def _buttons(ctx: Context, case: Case, f: Facts) -> list[list[Button]]:
@@ -153,6 +157,8 @@ def _buttons(ctx: Context, case: Case, f: Facts) -> list[list[Button]]:
         extra.append(act(ctx, _("Ask the reporter"), case, "ask"))
     if allowed(f, Action.note):
         extra.append(act(ctx, _("Add a note"), case, "note"))
+    if allowed(f, Action.view_content):
+        extra.append(act(ctx, _("Files"), case, "files"))
     if extra:
         rows.append(extra)
     if allowed(f, Action.change_unit) and case.unit_id is not None and st not in ("concluded", "feedback_given", "forwarded"):

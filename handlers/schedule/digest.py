@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.campaigns.digest import digest_lines as campaign_digest_lines
 from handlers.events import OutboundFile, Reply
 from handlers.i18n import Gettext, gettext_for
 from handlers.schedule.chart import can_draw, intake_chart
@@ -54,6 +55,7 @@ async def digest_for(uow: UnitOfWork, staff: Staff, _: Gettext) -> Reply | None:
              _("Overdue now: {n}").format(n=st.overdue_total)]
     if st.overdue_refs:
         lines.append(_("Overdue: {refs}").format(refs="、".join(st.overdue_refs)))
+    lines += await campaign_digest_lines(session, staff, now, _)
     # Chart labels in the reader's language where a Chinese font exists; else the English originals
     # (a picture of empty boxes helps nobody).
     t = _ if can_draw(_("Last 30 days")) else (lambda s: s)

@@ -26,6 +26,7 @@ KIND_WORDS = {
     "dispose": N_("record a disposal"),
     "feedback_acceptance": N_("tell the named reporter of acceptance"),
     "feedback_result": N_("tell the named reporter the result"),
+    "campaign_task": N_("finish the campaign task"),
 }
 
 
@@ -100,10 +101,17 @@ async def _case_target(session: AsyncSession, d: Deadline) -> Target | None:
     return Target(case.reference, case, recipients)
 
 
+async def _task_target(session: AsyncSession, d: Deadline) -> Target | None:
+    from handlers.campaigns.reminders import task_target  # imported here: it builds on this module
+
+    return await task_target(session, d)
+
+
 # Subject → how to find its target. A feature with deadlines of its own adds its subject here.
 SUBJECTS: dict[str, Callable[[AsyncSession, Deadline], Awaitable[Target | None]]] = {
     "case": _case_target,
     "member": _case_target,
+    "task": _task_target,
 }
 
 

@@ -58,6 +58,8 @@ class Case(Base):
     cross_inspection: Mapped[bool] = mapped_column(default=False)
     key_id: Mapped[str | None] = mapped_column(String(32))
     summary_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # for cases not from a tip
+    # The result told to the reporter at conclusion (反馈), sealed under key_id like the summary.
+    result_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     disposal: Mapped[str | None] = mapped_column(String(32))
     filed: Mapped[bool] = mapped_column(default=False)
     people_disciplined: Mapped[int | None]

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from handlers.deps import Deps
 from handlers.i18n import N_
-from storage.models import Case, Outbox
+from storage.models import Assignment, AssignmentMember, Case, Outbox, Staff
 from tests.fakes import Chat
 from tests.reporter.conftest import file_anonymous_tip
 
@@ -50,3 +50,17 @@ async def accept_and_confirm_team(staff_chat, case: Case) -> Chat:  # type: igno
     await lead.press(N_("Propose a team"))
     await lead.press(N_("✔ Confirm"))
     return lead
+
+
+async def team_of(deps: Deps, case: Case) -> dict[str, AssignmentMember]:
+    """login → place on the case's confirmed team, in the order the team was made."""
+    async with deps.sessionmaker() as s:
+        a = (await s.scalars(select(Assignment).where(Assignment.case_id == case.id,
+                                                      Assignment.status == "confirmed"))).one()
+        rows = (await s.execute(select(Staff.login, AssignmentMember).join(Staff, Staff.id == AssignmentMember.staff_id)
+                                .where(AssignmentMember.assignment_id == a.id).order_by(AssignmentMember.id))).all()
+        return {login: m for login, m in rows}
+
+
+def members_of(team: dict[str, AssignmentMember]) -> list[str]:
+    return [login for login, m in team.items() if m.role == "member"]

@@ -9,23 +9,11 @@ from sqlalchemy import select
 
 from bot.channels.console import ConsoleChannel
 from bot.delivery import DeliveryWorker
+from handlers.cases.views import STATE_WORDS
 from handlers.deps import Deps
-from storage.models import Assignment, AssignmentMember, Case, Deadline, Staff
-from tests.cases.conftest import accept_and_confirm_team, outbox_to, tip_case
+from storage.models import Case, Deadline, Staff
+from tests.cases.conftest import accept_and_confirm_team, members_of, outbox_to, team_of, tip_case
 from tests.fakes import Chat
-
-
-async def _team(deps: Deps, case: Case) -> dict[str, AssignmentMember]:
-    async with deps.sessionmaker() as s:
-        a = (await s.scalars(select(Assignment).where(Assignment.case_id == case.id,
-                                                      Assignment.status == "confirmed"))).one()
-        rows = (await s.execute(select(Staff.login, AssignmentMember).join(Staff, Staff.id == AssignmentMember.staff_id)
-                                .where(AssignmentMember.assignment_id == a.id).order_by(AssignmentMember.id))).all()
-        return {login: m for login, m in rows}
-
-
-def _members(team: dict[str, AssignmentMember]) -> list[str]:
-    return [login for login, m in team.items() if m.role == "member"]
 
 
 async def test_a_console_push_keeps_its_numbered_menu_so_the_case_gets_past_assigned(chat, staff_chat, deps: Deps,
@@ -39,10 +27,10 @@ async def test_a_console_push_keeps_its_numbered_menu_so_the_case_gets_past_assi
     for login in logins:
         await console.act_as(login)
     await accept_and_confirm_team(staff_chat, case)
-    team = await _team(deps, case)
+    team = await team_of(deps, case)
     worker = DeliveryWorker(deps.sessionmaker, {"console": console}, deps.sealer, deps.clock, deps.config)
-    assert await worker.drain_once() >= len(_members(team))
-    for login in _members(team):
+    assert await worker.drain_once() >= len(members_of(team))
+    for login in members_of(team):
         await console.act_as(login)
         out.truncate(0)
         out.seek(0)
@@ -55,18 +43,21 @@ async def test_a_console_push_keeps_its_numbered_menu_so_the_case_gets_past_assi
 async def test_my_and_case_offer_signoff_and_my_then_says_it_is_done(chat, staff_chat, deps: Deps) -> None:
     case = await tip_case(chat, deps)
     await accept_and_confirm_team(staff_chat, case)
-    team = await _team(deps, case)
-    first, second = _members(team)[:2]
+    team = await team_of(deps, case)
+    first, second = members_of(team)[:2]
     member = await staff_chat(first)
     _ = await member.gettext()
     await member.send("/my")
     owed = team[first]
     assert f"{owed.id}" in member.button_values()  # 签收 offered on /my
-    assert _("awaiting your acknowledgement (签收) by {due}").format(due="2026-03-03 23:59") in member.last
+    assigned = _(STATE_WORDS["assigned"])
+    assert _("{ref}: {state}; awaiting your acknowledgement (签收) by {due}").format(
+        ref=case.reference, state=assigned, due="2026-03-03 23:59") in member.last
     await member.press_value(f"{owed.id}")
     assert _("Acknowledged (已签收) case {ref}. The team lead has been told.").format(ref=case.reference) in member.last
     await member.send("/my")
-    assert _("you have acknowledged (已签收)") in member.last
+    assert _("{ref}: {state}; you have acknowledged (已签收); next deadline {due}").format(
+        ref=case.reference, state=assigned, due="-") in member.last
     assert "2026-03-03 23:59" not in member.last  # not the deadline just met
     assert f"{owed.id}" not in member.button_values()
     other = await staff_chat(second)
@@ -84,7 +75,7 @@ async def test_my_and_case_offer_signoff_and_my_then_says_it_is_done(chat, staff
 async def test_the_lead_who_confirms_his_own_team_has_signed_by_confirming(chat, staff_chat, deps: Deps) -> None:
     case = await tip_case(chat, deps)
     await accept_and_confirm_team(staff_chat, case)
-    team = await _team(deps, case)
+    team = await team_of(deps, case)
     assert team["o02-lead"].role == "lead"  # the proposal made the accepting lead the team lead
     assert team["o02-lead"].acknowledged_at is not None  # confirming is his 签收
     assert [n.kind for n in await outbox_to(deps, "o02-lead")] == []  # no 签收 notice to himself
@@ -94,7 +85,8 @@ async def test_the_lead_who_confirms_his_own_team_has_signed_by_confirming(chat,
     lead = await staff_chat("o02-lead")
     await lead.send("/my")
     _ = await lead.gettext()
-    assert _("you have acknowledged (已签收)") in lead.last
+    assert _("{ref}: {state}; you have acknowledged (已签收); next deadline {due}").format(
+        ref=case.reference, state=_(STATE_WORDS["assigned"]), due="-") in lead.last
 
 
 async def test_whoever_registers_a_case_is_invited_to_open_it_only_if_the_access_policy_lets_them(
