@@ -60,6 +60,9 @@ class Config(BaseModel):
     # The daily digest to supervisors and leads.
     digest_time: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time")
     digest_working_days_only: bool = True
+    # Figures (digest, /status, /stats, exports): a count from 1 to this minus one is shown as
+    # "<N", since so few cases can point at a reporter or a unit (1 turns it off).
+    small_count_threshold: int = Field(default=3, ge=1, le=100, description="counts below this (and above 0) are shown as <N")
 
     demo_org: bool = Field(default=True, description="load the demo organisation into an empty database")
     org_file: Path | None = None

@@ -328,7 +328,8 @@ async def acknowledge(uow: UnitOfWork, staff: Staff, member_id: int) -> tuple[st
     await uow.emit("member.acknowledged", case=case, member=member)
     members = (await session.scalars(select(AssignmentMember).where(AssignmentMember.assignment_id == assignment.id))).all()
     lead = next((m for m in members if m.role == MemberRole.lead.value), None)
-    if lead is not None and lead.staff_id != staff.id:
+    if lead is not None and lead.staff_id != staff.id and \
+            await without_conflicts(session, uow.sealer, case, [lead.staff_id]):
         name, ref = staff.name, case.reference
 
         def render(_: Gettext) -> Reply:

@@ -13,7 +13,7 @@ from handlers.campaigns.digest import digest_lines as campaign_digest_lines
 from handlers.events import OutboundFile, Reply
 from handlers.i18n import Gettext, gettext_for
 from handlers.schedule.chart import can_draw, intake_chart
-from handlers.schedule.figures import Period, scope, status
+from handlers.schedule.figures import Period, scope, shown, status
 from handlers.uow import UnitOfWork
 from storage import audit
 from storage.models import Case, ChatIdentity, Role, Staff, StaffRole
@@ -43,15 +43,16 @@ async def daily_series(session: AsyncSession, where: ColumnElement[bool], now: d
     return days, [rec[d] for d in days], [con[d] for d in days]
 
 
-async def digest_for(session: AsyncSession, staff: Staff, now: datetime, tz: ZoneInfo, _: Gettext,
-                     anchor: audit.Anchor | None = None) -> Reply | None:
-    where = await scope(session, staff)
+async def digest_for(uow: UnitOfWork, staff: Staff, _: Gettext, anchor: audit.Anchor | None = None) -> Reply | None:
+    """One person's digest: only cases they have no conflict on, small counts masked."""
+    session, now, tz, k = uow.session, uow.now(), uow.config.tz, uow.config.small_count_threshold
+    where = await scope(session, uow.sealer, staff)
     since = Period(now - timedelta(days=1), now, "24h")
     st = await status(session, where, since, now)
     days, rec, con = await daily_series(session, where, now, tz)
     lines = [_("Daily digest {date}").format(date=now.astimezone(tz).strftime("%Y-%m-%d")),
-             _("New since yesterday: {n}").format(n=st.new),
-             _("Concluded since yesterday: {n}").format(n=st.concluded),
+             _("New since yesterday: {n}").format(n=shown(st.new, k)),
+             _("Concluded since yesterday: {n}").format(n=shown(st.concluded, k)),
              _("Overdue now: {n}").format(n=st.overdue_total)]
     if st.overdue_refs:
         lines.append(_("Overdue: {refs}").format(refs="、".join(st.overdue_refs)))
@@ -86,7 +87,7 @@ async def send_digests(uow: UnitOfWork) -> int:
         if staff is None or not staff.active:
             continue
         _ = gettext_for(staff.language or config.default_language)
-        reply = await digest_for(session, staff, now, config.tz, _, anchor)
+        reply = await digest_for(uow, staff, _, anchor)
         if reply is None:
             continue
         rows = await uow.outbox.to_staff(sid, _ready(reply), kind="digest", dedupe_key=f"digest:{day}:{sid}")
