@@ -64,7 +64,7 @@ async def my(ctx: Context, args: str) -> None:
     rows = (await ctx.session.execute(
         select(Case, AssignmentMember).join(Assignment, Assignment.case_id == Case.id)
         .join(AssignmentMember, AssignmentMember.assignment_id == Assignment.id)
-        .where(Assignment.status == "confirmed", AssignmentMember.staff_id == staff.id,
+        .where(Assignment.status == "confirmed", AssignmentMember.staff_id == staff.id, AssignmentMember.left_at.is_(None),
                Case.state.not_in(routing.CLOSED)).order_by(Case.id))).all()
     lines, buttons = [], []
     for case, _m in rows:
