@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers.access import Action, decide
-from handlers.cases import binding, routing, service
+from handlers.cases import binding, lists, routing, service
 from handlers.cases.conversations import CONVERSATIONS, INTAKE, NEW_CASE
 from handlers.cases.extensions import CASE_REQUEST
 from handlers.cases.replies import illegal, load_visible, not_found, show_case
@@ -87,6 +87,8 @@ async def my(ctx: Context, args: str) -> None:
             for c in visible:
                 lines.append(f"  {c.reference}: {_(STATE_WORDS[c.state])}")
                 buttons.append([ctx.action(c.reference, "case", f"{c.id}.view")])
+    more, more_buttons = await lists.supervisor_lines(ctx, staff)
+    lines, buttons = lines + more, buttons + more_buttons
     ctx.reply("\n".join(lines) if lines else _("You have no open cases."), buttons=buttons)
 
 
@@ -108,14 +110,18 @@ async def new(ctx: Context, args: str) -> None:
 
 
 async def intake(ctx: Context, args: str) -> None:
-    ctx.require_staff()
-    cases = (await ctx.session.scalars(select(Case).where(Case.joint_group_id.is_(None), Case.state.not_in(routing.CLOSED))
-                                       .order_by(Case.id).limit(20))).all()
+    staff = ctx.require_staff()
+    found = (await ctx.session.scalars(select(Case).where(Case.joint_group_id.is_(None), Case.state.not_in(routing.CLOSED))
+                                       .order_by(Case.id).limit(lists.SCAN))).all()
+    cases = (await lists.visible(ctx, staff, list(found)))[:lists.LIMIT]
     if not cases:
         ctx.reply(ctx._("The intake queue is empty."))
         return
-    ctx.reply(ctx._("Cases waiting for a unit (press one, then type the unit's name):"),
-              buttons=[[ctx.action(c.reference, "intake", str(c.id))] for c in cases])
+    # Handed up (提级) cases have a unit: pressing one opens it; the others need a unit first.
+    ctx.reply("\n".join([ctx._("Cases waiting for a unit (press one, then type the unit's name):")]
+                        + [await lists.line(ctx, c) for c in cases]),
+              buttons=[[ctx.action(c.reference, "case", f"{c.id}.view") if c.level == "supervisors"
+                        else ctx.action(c.reference, "intake", str(c.id))] for c in cases])
 
 
 async def intake_pick(ctx: Context, arg: str) -> None:
@@ -188,6 +194,10 @@ def make_router() -> Router:
               order=70)(bindings_cmd)
     r.command("revoke", help=N_("Administrators: unlink a staff member's chats: /revoke LOGIN"), audience=staff_only,
               roles=(Role.admin,), order=71)(revoke_cmd)
+    r.command("list", help=N_("Cases you can see, filtered: /list overdue | ack | state:… | source:… | group:… | "
+                              "unit:… | since:YYYY-MM-DD"), audience=staff_only, roles=leads, order=24, menu=True)(
+        lists.list_cmd)
+    r.action("list")(lists.list_action)
     r.action("intake")(intake_pick)
     r.action("ack")(ack)
     r.action("case")(case_action)
