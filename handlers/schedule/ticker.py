@@ -38,7 +38,7 @@ class TickResult:
 
 async def team_lead(session: AsyncSession, case_id: int) -> list[int]:
     rows = await session.scalars(select(AssignmentMember.staff_id).join(Assignment, Assignment.id == AssignmentMember.assignment_id)
-                                 .where(Assignment.case_id == case_id, Assignment.status == "confirmed",
+                                 .where(Assignment.case_id == case_id, Assignment.status == "confirmed", AssignmentMember.left_at.is_(None),
                                         AssignmentMember.role == "lead"))
     return list(rows)
 
