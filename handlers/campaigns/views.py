@@ -46,7 +46,7 @@ async def show_proposal(ctx: Context, c: Campaign, *, exclusions: bool = True) -
             where = _("subgroup {n}").format(n=e["group"]) if e["group"] else _("the whole campaign")
             lines.append(f"  {e['name']} [{e['login']}] — {where}: {service.reasons_text(_, e['reasons'])}")
         if len(excl) > 15:
-            lines.append(_("… and {n} more").format(n=len(excl) - 15))
+            lines.append(_("… and {n} more people").format(n=len(excl) - 15))
     buttons: list[list[Button]] = []
     if c.state == CampaignState.proposed.value:
         buttons = [[ctx.action(_("✔ Confirm the subgroups"), "cconf", f"{c.id}.confirm")],

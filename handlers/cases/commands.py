@@ -249,8 +249,9 @@ def make_router() -> Router:
               roles=(Role.admin,), order=71)(revoke_cmd)
     r.command("deactivate", help=N_("Administrators: stop a staff member's access: /deactivate LOGIN"),
               audience=staff_only, roles=(Role.admin,), order=72)(deactivate_cmd)
-    r.command("list", help=N_("Cases you can see, filtered: /list overdue | ack | state:… | source:… | group:… | "
-                              "unit:… | since:YYYY-MM-DD"), audience=staff_only, roles=leads, order=24, menu=True)(
+    r.command("list", help=N_("Cases you can see, filtered"),
+              usage=N_("/list [overdue|ack|state:…|source:…|group:…|unit:…|since:YYYY-MM-DD]"),
+              audience=staff_only, roles=leads, order=24, menu=True)(
         lists.list_cmd)
     r.action("list")(lists.list_action)
     r.action("intake")(intake_pick)
