@@ -175,4 +175,6 @@ SPEC = ChannelSpec(
     start=start,
     platform_note=N_("This terminal is operated locally; nothing about you is recorded."),
     settings=ConsoleSettings,
+    forget_note=N_("I cannot clear this terminal: close the window or clear the screen yourself, and delete any "
+                   "copy of the conversation you made."),
 )
