@@ -121,3 +121,11 @@ async def test_start_does_not_show_bind_to_citizens_but_help_keeps_it(wecom: WeC
     start = "\n".join(await wecom.say("citizen", "/start"))
     assert "/bind" not in start
     assert "/bind" in "\n".join(await wecom.say("citizen", "/help"))
+
+
+async def test_forget_on_wecom_says_plainly_what_it_cannot_remove(wecom: WeCom) -> None:
+    await wecom.say("citizen2", "/lang zh")
+    texts = await wecom.say("citizen2", "/forget")
+    assert "企业微信不允许我删除消息" in texts[-1] and "1. 已记下，确认清除" in texts[-1]
+    texts = await wecom.say("citizen2", "1")
+    assert texts[-1].startswith("已清除") and "管理员" in texts[-1]
