@@ -28,6 +28,7 @@ from storage.orgfile import import_org, load_org_file
 
 log = logging.getLogger("lianzu")
 DEMO_ORG = Path(__file__).resolve().parent.parent / "storage" / "demo" / "org-demo.yaml"
+DEMO_CAMPAIGN = DEMO_ORG.with_name("campaign-demo.yaml")
 
 
 @dataclass
@@ -75,6 +76,8 @@ async def prepare_database(settings: Settings) -> None:
                 return
             stats = await import_org(session, load_org_file(Path(org_path)))
             log.info("organisation loaded from %s: %d rows", org_path.name, stats["added"])
+        if org_path == DEMO_ORG:
+            await load_demo_campaign(settings, engine)
     finally:
         await engine.dispose()
 
@@ -123,6 +126,21 @@ async def check_key_ids(settings: Settings) -> None:
             + ", ".join(f"key {kid!r} ({', '.join(tables)})" for kid, tables in sorted(missing.items()))
             + ", not in LIANZU_ENCRYPTION_KEYS. Add the missing key (after the current one) and start again; "
             "then `lianzu keys rotate` re-seals everything under the current key.")
+
+
+async def load_demo_campaign(settings: Settings, engine: AsyncEngine) -> None:
+    """With the demo organisation, a running campaign, so a newcomer sees its subgroups at once."""
+    import yaml
+
+    from handlers.campaigns import filespec, service
+
+    deps = make_deps(settings, make_sessionmaker(engine), SystemClock(), Sealer(settings.keyring))
+    async with deps.begin() as uow:
+        c = await filespec.create_from(uow, yaml.safe_load(DEMO_CAMPAIGN.read_text(encoding="utf-8")))
+        sup = await uow.session.scalar(select(Staff).where(Staff.login == "sup1"))
+        if sup is not None:
+            await service.confirm(uow, sup, c)
+        log.info("demo campaign %s loaded", c.reference)
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> App:

@@ -22,11 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.tasks import cancel_quietly
 from handlers.deps import Deps
+from handlers.dispatcher import purge_chat_rows
+from handlers.reporter.receipts import purge_throttles
 from handlers.reporter.tips import purge_orphan_attachments
 from handlers.schedule import digest as digest_mod
 from handlers.schedule.ticker import tick
 from handlers.state import purge_expired
-from storage.db import private_sqlite_file, sync_url
+from storage.db import private_sqlite_file, scrub_deleted, sync_url
 from storage.models import SchedulerLease
 
 log = logging.getLogger("lianzu.scheduler")
@@ -83,6 +85,13 @@ class ClockJobs:
             await purge_expired(uow.session, now)
             # Files of drafts that can no longer be continued are deleted, not kept.
             await purge_orphan_attachments(uow.session, now - timedelta(hours=self.config.draft_ttl_hours))
+            await purge_throttles(uow.session, now, timedelta(minutes=self.config.receipt_window_minutes))
+            await purge_chat_rows(uow.session, now)
+        # Deleted drafts must not survive in the database files (WAL, dead rows) past this minute.
+        try:
+            await scrub_deleted(self.deps.sessionmaker)
+        except Exception:  # busy now; the next minute tries again
+            log.warning("scrubbing deleted rows failed; retried next minute", exc_info=True)
         if result.reminders or result.escalations:
             log.info("clock: %d reminders, %d escalations", result.reminders, result.escalations)
 

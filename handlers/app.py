@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers import cases, core, reporter
+from handlers import campaigns, cases, core, reporter
 from handlers.bus import Bus
 from handlers.cases import listeners as case_listeners
 from handlers.clock import Clock
@@ -50,6 +50,7 @@ def make_routers() -> list[Router]:
         reporter.make_router(),
         cases.make_router(),
         schedule.make_router(),
+        campaigns.make_router(),
     ]
 
 

@@ -34,12 +34,16 @@ class Config(BaseModel):
         description="comma-separated KEYID:BASE64KEY (32 bytes each); the first one encrypts",
     )
 
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="keys the audit trail's HMAC chain (>= 32 chars); unset: derived from the installation salt (HKDF)")
+
     draft_ttl_hours: float = Field(default=24.0, gt=0)
     max_attachment_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_text_chars: int = Field(default=20000, gt=0)
     invite_ttl_hours: float = Field(default=72.0, gt=0)
     receipt_failures_per_sender: int = Field(default=5, ge=1, description="per window")
-    receipt_failures_global: int = Field(default=200, ge=1, description="per window")
+    receipt_failures_global: int = Field(default=200, ge=1, description="wrong receipts from all chats per window; beyond it each wrong receipt costs its sender a growing wait")
     receipt_window_minutes: int = Field(default=15, ge=1)
     bind_tries_per_chat: int = Field(default=5, ge=1, description="invite codes one chat may try per window")
     bind_failures_global: int = Field(default=100, ge=1,
@@ -56,6 +60,9 @@ class Config(BaseModel):
     # The daily digest to supervisors and leads.
     digest_time: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time")
     digest_working_days_only: bool = True
+    # Figures (digest, /status, /stats, exports): a count from 1 to this minus one is shown as
+    # "<N", since so few cases can point at a reporter or a unit (1 turns it off).
+    small_count_threshold: int = Field(default=3, ge=1, le=100, description="counts below this (and above 0) are shown as <N")
 
     demo_org: bool = Field(default=True, description="load the demo organisation into an empty database")
     org_file: Path | None = None
@@ -90,6 +97,13 @@ class Config(BaseModel):
             raise ValueError("must be at least 16 characters")
         return v
 
+    @field_validator("audit_key")
+    @classmethod
+    def _audit_key(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return v
+
     @model_validator(mode="after")
     def _keys(self) -> Config:
         parse_keys(self.encryption_keys.get_secret_value())
@@ -102,6 +116,18 @@ class Config(BaseModel):
     @property
     def salt(self) -> bytes:
         return self.installation_salt.get_secret_value().encode()
+
+    @property
+    def audit_mac_key(self) -> bytes:
+        """The audit chain's HMAC key: never in the database, so whoever can write the database
+        cannot recompute the chain. LIANZU_AUDIT_KEY if set, else HKDF-SHA256 of the installation
+        salt (which never changes, unlike the encryption keys that rotate)."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        if self.audit_key is not None:
+            return self.audit_key.get_secret_value().encode()
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"lianzu audit chain v1").derive(self.salt)
 
     @property
     def keyring(self) -> dict[str, bytes]:

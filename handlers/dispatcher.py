@@ -6,15 +6,15 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Actor, Context, StaffOnly
 from handlers.deps import Deps
-from handlers.events import Button, InboundEvent, Reply
+from handlers.events import MAX_BUTTON_DATA_BYTES, Button, InboundEvent, Reply
 from handlers.i18n import Gettext, gettext_for, normalize_language, same_words
 from handlers.identity import sender_key
 from handlers.router import ActionHandler, CommandSpec, Conversation, Router
@@ -23,6 +23,28 @@ from handlers.uow import UnitOfWork
 from storage.models import ChatIdentity, ChatPreference, InboundSeen, Staff
 
 log = logging.getLogger("lianzu.dispatcher")
+
+# C0 controls but tab and newlines, DEL, and lone surrogates: never meant, and NUL is refused by
+# PostgreSQL text, a surrogate by every UTF-8 encoder.
+_JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Every id in button data fits a 32-bit integer column; a longer run of digits is forged.
+_MAX_ID_DIGITS = 9
+_BUTTON_DATA = re.compile(r"[\x20-\x7e]+")
+_LONG_NUMBER = re.compile(rf"\d{{{_MAX_ID_DIGITS + 1},}}", re.ASCII)
+
+
+def clean_text(text: str | None) -> str | None:
+    """What every handler receives: no control characters or lone surrogates; None if nothing is left."""
+    if text is None:
+        return None
+    cleaned = _JUNK.sub("", text)
+    return cleaned if cleaned.strip() else None
+
+
+def valid_button_data(data: str) -> bool:
+    """Button data is ours: printable ASCII within the platform limit, ids of at most 9 digits."""
+    return (len(data) <= MAX_BUTTON_DATA_BYTES and _BUTTON_DATA.fullmatch(data) is not None
+            and _LONG_NUMBER.search(data) is None)
 
 
 class RouterAlreadyAttached(RuntimeError):
@@ -56,6 +78,7 @@ class Dispatcher:
 
     async def handle(self, event: InboundEvent) -> list[Reply]:
         cfg = self.deps.config
+        event = self._cleaned(event)
         if event.chat_type == "group":
             # Nothing from a group is stored: tips are only taken in private.
             _ = gettext_for(normalize_language(event.sender.language_code, cfg.default_language))
@@ -93,6 +116,22 @@ class Dispatcher:
 
     # -- pieces ------------------------------------------------------------------------
 
+    @staticmethod
+    def _cleaned(event: InboundEvent) -> InboundEvent:
+        """Clean the input once, here, so no handler meets a NUL, a surrogate or a forged id."""
+        update: dict[str, object] = {}
+        text = clean_text(event.text)
+        if text != event.text:
+            update["text"] = text
+        if event.button is not None and not valid_button_data(event.button):
+            # A forged or mangled button: answered as a stale one, reaching no handler.
+            update["button"] = "x:invalid"
+        if event.attachment is not None:
+            name = clean_text(event.attachment.filename) or "file"
+            if name != event.attachment.filename:
+                update["attachment"] = event.attachment.model_copy(update={"filename": name})
+        return event.model_copy(update=update) if update else event
+
     async def _gettext_outside(self, event: InboundEvent) -> Gettext:
         """Translations for an answer given outside the update's transaction (refusals, errors)."""
         async with self.deps.sessionmaker() as s:
@@ -105,7 +144,9 @@ class Dispatcher:
             return False
         try:
             async with session.begin_nested():
-                session.add(InboundSeen(channel=event.channel, key=key, seen_at=self.deps.clock.now()))
+                # The hour only: enough to purge by, too coarse to match a message to a tip.
+                seen = self.deps.clock.now().replace(minute=0, second=0, microsecond=0)
+                session.add(InboundSeen(channel=event.channel, key=key, seen_at=seen))
         except IntegrityError:  # a concurrent worker took it
             return False
         return True
@@ -131,6 +172,9 @@ class Dispatcher:
             return actor.staff.language
         pref = await session.get(ChatPreference, self.preference_key(event))
         if pref is not None:
+            today = day(self.deps.clock.now())
+            if pref.used_on != today and session.in_transaction() and actor is not None:
+                pref.used_on = today  # unused preferences expire (purge_chat_rows)
             return pref.language
         return normalize_language(event.sender.language_code, cfg.default_language)
 
@@ -331,6 +375,24 @@ def label_key(text: str) -> str:
     """How typed text is compared with a label: width, case, decoration and end punctuation ignored."""
     t = unicodedata.normalize("NFKC", text).strip().casefold()
     return label_core(t).rstrip(".!。！").strip()
+
+
+# How long per-chat rows outlive their last use: de-duplication keys (platforms resend within
+# hours) and language preferences.
+INBOUND_SEEN_KEEP = timedelta(days=2)
+PREFERENCE_KEEP = timedelta(days=90)
+
+
+def day(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def purge_chat_rows(session: AsyncSession, now: datetime) -> None:
+    """Per-chat rows do not last for ever: de-duplication keys after two days, language
+    preferences 90 days after the chat last wrote."""
+    await session.execute(delete(InboundSeen).where(InboundSeen.seen_at < now - INBOUND_SEEN_KEEP))
+    await session.execute(update(ChatPreference).where(ChatPreference.used_on.is_(None)).values(used_on=day(now)))
+    await session.execute(delete(ChatPreference).where(ChatPreference.used_on < day(now) - PREFERENCE_KEEP))
 
 
 def draft_ttl(ctx: Context) -> timedelta:

@@ -27,11 +27,14 @@ SUBJECTS: dict[str, set[str]] = {
         "received", "accepted", "forwarded", "assigned", "acknowledged", "disposed", "filed", "concluded",
         "feedback_given")} | {"reporter:told_accepted", "transfer:made"},
     "member": {"assignment:confirmed", "member:acknowledged", "case:assigned", "case:forwarded", "case:concluded"},
+    # A campaign task (one subgroup's work at one target): starts when the campaign runs.
+    "task": {"campaign:running", "task:done", "campaign:ended"},
 }
 # Who is reminded or escalated to.
 #   member     the team member the deadline is for (签收)
 #   lead       the case's team lead, or before a team exists the leads of its joint group
-#   group_lead the leads of the case's joint group
+#              (a campaign task: its subgroup's lead)
+#   group_lead the leads of the case's joint group (a campaign task: of the organising group)
 #   supervisor the supervisors
 RECIPIENTS = ("member", "lead", "group_lead", "supervisor")
 MEMBER_ROLES = ("lead", "member", "liaison")

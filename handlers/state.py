@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import Sealer
+from storage.db import insert_for
 from storage.models import ConversationState
 
 
@@ -86,26 +87,25 @@ class StateHandle:
                 await session.execute(delete(ConversationState).where(ConversationState.key == self.key))
                 self._row = None
             return
-        row = self._row
-        if row is None:
-            row = ConversationState(key=self.key, updated_at=self._now)
-            session.add(row)
-            self._row = row
-        row.conversation, row.step = self.conversation, self.step
         data = dict(self.data)
         if self.menu:
             data["_menu"] = self.menu
-        row.data = data
-        row.token = self.token
-        row.expires_at = self.expires_at
-        row.updated_at = self._now
         secret = dict(self.secret)
         if self.menu and self.menu_labels:
             secret["_menu_labels"] = self.menu_labels
-        if secret:
-            row.key_id, row.sealed = self._sealer.seal(json.dumps(secret, ensure_ascii=False).encode())
-        else:
-            row.key_id, row.sealed = None, None
+        key_id, sealed = (self._sealer.seal(json.dumps(secret, ensure_ascii=False).encode())
+                          if secret else (None, None))
+        values: dict[str, Any] = dict(conversation=self.conversation, step=self.step, data=data, token=self.token,
+                                      expires_at=self.expires_at, updated_at=self._now, key_id=key_id, sealed=sealed)
+        row = self._row
+        if row is None:
+            # Two messages from one chat at once both start from "no row": the later one wins
+            # instead of failing on the primary key.
+            stmt = insert_for(session, ConversationState).values(key=self.key, **values)
+            await session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_=values))
+            return
+        for name, value in values.items():
+            setattr(row, name, value)
 
 
 async def purge_expired(session: AsyncSession, now: datetime) -> int:

@@ -25,6 +25,7 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英�
 
 def main() -> None:
     rnd = random.Random(20261123)
+    regions_rnd = random.Random(15)
     used: set[str] = set()
 
     def name() -> str:
@@ -42,7 +43,10 @@ def main() -> None:
         for uname in units:
             o += 1
             ucode = f"u{o:02d}"
-            org["units"].append({"code": ucode, "name": uname, "region": "prov"})
+            # Every third unit sits in a city, so cross inspection (home region) exclusions show;
+            # a separate random stream keeps everyone else's data as it was.
+            region = regions_rnd.choice(cities) if o % 3 == 2 else "prov"
+            org["units"].append({"code": ucode, "name": uname, "region": region})
             org["offices"].append({"code": f"o{o:02d}", "name": f"驻{uname}纪检监察组", "joint_group": gcode, "units": [ucode]})
             for k in range(4 + (o % 3 == 0)):  # 4 or 5 people per office
                 login = f"o{o:02d}-lead" if k == 0 else f"o{o:02d}-f{k}"

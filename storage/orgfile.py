@@ -6,6 +6,7 @@ the line and field of each problem; nothing is written.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,10 @@ from storage.models import (
     Region,
     Role,
     Staff,
+    StaffOfficeSpell,
     StaffRole,
     Unit,
+    office_units,
 )
 
 CONFLICT_KINDS = ("self", "relative", "interest")
@@ -199,9 +202,11 @@ def _set(obj: Any, **values: Any) -> bool:
     return changed
 
 
-async def import_org(session: AsyncSession, org: OrgIn) -> dict[str, int]:
-    """Upsert everything in ``org`` by code/login; returns how many rows were added or changed."""
+async def import_org(session: AsyncSession, org: OrgIn, *, now: datetime | None = None) -> dict[str, int]:
+    """Upsert everything in ``org`` by code/login; returns how many rows were added or changed.
+    A person whose office changes keeps the old one in their office history (``now`` ends it)."""
     stats = {"added": 0, "changed": 0}
+    now = now or datetime.now(UTC)
 
     async def upsert(model: Any, key: str, value: str, **fields: Any) -> Any:
         obj = await session.scalar(select(model).where(getattr(model, key) == value))
@@ -253,18 +258,87 @@ async def import_org(session: AsyncSession, org: OrgIn) -> dict[str, int]:
             session.add(staff)
             stats["added"] += 1
             await session.flush()
+            if staff.office_id is not None:
+                session.add(StaffOfficeSpell(staff_id=staff.id, office_id=staff.office_id, since=now))
         else:
+            old_office = staff.office_id
             stats["changed"] += _set(staff, **fields)
+            if staff.office_id != old_office:
+                await _move(session, staff.id, staff.office_id, now)
             if want_roles != {r.role for r in staff.role_rows}:
                 staff.role_rows = [StaffRole(role=r) for r in sorted(want_roles)]
                 stats["changed"] += 1
         want_c = {(units[c.unit].id if c.unit else None, c.person, c.kind, c.reason) for c in s.conflicts}
-        rows = (await session.scalars(select(ConflictDeclaration).where(ConflictDeclaration.staff_id == staff.id))).all()
+        # The file holds the standing declarations; one made on a single case, or one still
+        # waiting for an administrator, belongs to the chat and is left alone.
+        standing = (ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.case_id.is_(None),
+                    ConflictDeclaration.status == "confirmed")
+        rows = (await session.scalars(select(ConflictDeclaration).where(*standing))).all()
         have_c = {(c.unit_id, c.person_name, c.kind, c.reason) for c in rows}
         if want_c != have_c:
-            await session.execute(delete(ConflictDeclaration).where(ConflictDeclaration.staff_id == staff.id))
+            await session.execute(delete(ConflictDeclaration).where(*standing))
             for unit_id, person, kind, reason in sorted(want_c, key=str):
                 session.add(ConflictDeclaration(staff_id=staff.id, unit_id=unit_id, person_name=person, kind=kind, reason=reason))
             stats["changed"] += 1
     await session.flush()
     return stats
+
+
+async def _move(session: AsyncSession, staff_id: int, office_id: int | None, now: datetime) -> None:
+    """Close the open office spell and open the next one: the history of who sat where."""
+    for spell in (await session.scalars(select(StaffOfficeSpell).where(
+            StaffOfficeSpell.staff_id == staff_id, StaffOfficeSpell.until.is_(None)))).all():
+        spell.until = now
+    if office_id is not None:
+        session.add(StaffOfficeSpell(staff_id=staff_id, office_id=office_id, since=now))
+
+
+async def export_org(session: AsyncSession) -> dict[str, Any]:
+    """The organisation as it stands, in the import format (importing it changes nothing)."""
+    regions = (await session.scalars(select(Region).order_by(Region.id))).all()
+    units = (await session.scalars(select(Unit).order_by(Unit.id))).all()
+    groups = (await session.scalars(select(JointGroup).order_by(JointGroup.id))).all()
+    offices = (await session.scalars(select(Office).order_by(Office.id))).all()
+    staff = (await session.scalars(select(Staff).order_by(Staff.id))).all()
+    rcode = {r.id: r.code for r in regions}
+    ucode = {u.id: u.code for u in units}
+    gcode = {g.id: g.code for g in groups}
+    ocode = {o.id: o.code for o in offices}
+    stationed: dict[int, list[str]] = {}
+    for oid, uid in (await session.execute(select(office_units.c.office_id, office_units.c.unit_id)
+                                           .order_by(office_units.c.unit_id))).all():
+        stationed.setdefault(oid, []).append(ucode[uid])
+    decls: dict[int, list[dict[str, Any]]] = {}
+    for c in (await session.scalars(select(ConflictDeclaration).where(
+            ConflictDeclaration.case_id.is_(None), ConflictDeclaration.status == "confirmed")
+            .order_by(ConflictDeclaration.id))).all():
+        d: dict[str, Any] = {"unit": ucode[c.unit_id]} if c.unit_id else {}
+        if c.person_name:
+            d["person"] = c.person_name
+        decls.setdefault(c.staff_id, []).append({**d, "kind": c.kind, "reason": c.reason})
+
+    def opt(**kv: Any) -> dict[str, Any]:
+        return {k: v for k, v in kv.items() if v is not None}
+
+    people = []
+    for s in staff:
+        person: dict[str, Any] = {"login": s.login, "name": s.name,
+                                  **opt(office=ocode.get(s.office_id or 0), home_region=rcode.get(s.home_region_id or 0)),
+                                  "roles": sorted(r.role for r in s.role_rows)}
+        if s.language:
+            person["language"] = s.language
+        if s.id in decls:
+            person["conflicts"] = decls[s.id]
+        people.append(person)
+    return {
+        "regions": [{"code": r.code, "name": r.name} for r in regions],
+        "units": [{"code": u.code, "name": u.name, **opt(region=rcode.get(u.region_id or 0))} for u in units],
+        "joint_groups": [{"code": g.code, "name": g.name} for g in groups],
+        "offices": [{"code": o.code, "name": o.name, **opt(joint_group=gcode.get(o.joint_group_id or 0)),
+                     "units": stationed.get(o.id, [])} for o in offices],
+        "staff": people,
+    }
+
+
+def dump_org(data: dict[str, Any]) -> str:
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120)

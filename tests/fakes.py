@@ -53,12 +53,19 @@ def tiny_pdf(note: str = "") -> bytes:
     from pypdf import PdfWriter
 
     w = PdfWriter()
-    w.add_blank_page(72, 72)
+    w.add_blank_page(72 + sum(note.encode()) % 500, 72)  # different notes, different pages (metadata is stripped)
     if note:
         w.add_metadata({"/Subject": note})
     out = io.BytesIO()
     w.write(out)
     return out.getvalue()
+
+
+def as_stored(data: bytes, filename: str = "evidence.pdf", content_type: str = "application/pdf") -> bytes:
+    """The bytes Lianzu keeps of an uploaded file: cleaned of its metadata (deterministically)."""
+    from handlers.reporter.media import clean
+
+    return clean(filename, content_type, data, len(data), 1 << 30).data
 
 
 def button_value(data: str) -> str:

@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 from bot.app import App, StartupRefused, build_app, check_key_ids, check_secrets, prepare_database
+from bot.commands import cli_log
 from bot.settings import Settings
 from handlers.i18n import compile_catalogs
 from storage import migrate
 from storage.db import make_engine, make_sessionmaker
-from storage.orgfile import OrgFileError, import_org, load_org_file
+from storage.orgfile import OrgFileError, dump_org, export_org, import_org, load_org_file
 
 log = logging.getLogger("lianzu")
 
@@ -34,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp = orgs.add_parser("import", help="load regions, units, offices, joint groups and staff from a YAML file")
     imp.add_argument("file", type=Path)
     imp.set_defaults(func=cmd_org_import)
+    exp = orgs.add_parser("export", help="write the organisation as it stands, in the import format")
+    exp.add_argument("file", type=Path, nargs="?", help="where to write it (default: standard output)")
+    exp.set_defaults(func=cmd_org_export)
 
     i18n = sub.add_parser("i18n", help="translations")
     i18ns = i18n.add_subparsers(dest="i18n_command", required=True)
@@ -59,7 +63,9 @@ def cmd_org_import(settings: Settings, args: argparse.Namespace) -> int:
         engine = make_engine(settings.database_url)
         try:
             async with make_sessionmaker(engine)() as session, session.begin():
-                return await import_org(session, org)
+                stats = await import_org(session, org)
+                await cli_log(session, settings, "org_import", file=args.file.name, **stats)
+                return stats
         finally:
             await engine.dispose()
 
@@ -67,6 +73,24 @@ def cmd_org_import(settings: Settings, args: argparse.Namespace) -> int:
     print(f"imported {args.file}: {stats['added']} added, {stats['changed']} changed "
           f"({len(org.regions)} regions, {len(org.units)} units, {len(org.joint_groups)} joint groups, "
           f"{len(org.offices)} offices, {len(org.staff)} staff)")
+    return 0
+
+
+def cmd_org_export(settings: Settings, args: argparse.Namespace) -> int:
+    async def go() -> str:
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                return dump_org(await export_org(session))
+        finally:
+            await engine.dispose()
+
+    text = asyncio.run(go())
+    if args.file is None:
+        sys.stdout.write(text)
+    else:
+        args.file.write_text(text, encoding="utf-8")
+        print(f"wrote {args.file}")
     return 0
 
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 
+from bot.commands import cli_log
 from bot.settings import Settings
 from storage.crypto import Sealer, UnknownKeyError
 from storage.db import make_engine, make_sessionmaker
@@ -26,7 +27,9 @@ def cmd_rotate(settings: Settings, args: argparse.Namespace) -> int:
         engine = make_engine(settings.database_url)
         try:
             async with make_sessionmaker(engine)() as session, session.begin():
-                return await rotate(session, sealer)
+                counts = await rotate(session, sealer)
+                await cli_log(session, settings, "keys_rotate", key=sealer.current_key_id, rows=sum(counts.values()))
+                return counts
         finally:
             await engine.dispose()
 

@@ -1,4 +1,7 @@
-"""lianzu report --from DATE --to DATE --format csv|xlsx [--out FILE]."""
+"""lianzu report --from DATE --to DATE --format csv|xlsx [--out FILE] [--for LOGIN].
+
+Small counts are masked as in every other figure; ``--for`` computes the figures as that staff
+member may see them (without the cases they have a conflict on), for an export handed to them."""
 
 from __future__ import annotations
 
@@ -9,13 +12,15 @@ import io
 import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import true
+from sqlalchemy import ColumnElement, select, true
 
+from bot.commands import cli_log
 from bot.settings import Settings
-from handlers.schedule.figures import Period, ratio, stats
+from handlers.schedule.figures import Period, Stats, scope, shown_cells, shown_ratio, stats
+from storage.crypto import Sealer
 from storage.db import make_engine, make_sessionmaker
+from storage.models import Staff
 
 ROWS = [
     ("received", "受理问题线索 Clues received"),
@@ -42,14 +47,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (included)")
     p.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     p.add_argument("--out", type=Path, help="file to write (default: standard output for csv, report.xlsx for xlsx)")
+    p.add_argument("--for", dest="for_login", metavar="LOGIN",
+                   help="the staff member the export is for: cases they have a conflict on are left out")
     p.set_defaults(func=cmd_report)
 
 
-def table(cur: dict[str, Any], yoy: dict[str, Any], prev: dict[str, Any]) -> list[list[object]]:
+def table(cur: Stats, yoy: Stats, prev: Stats, k: int) -> list[list[object]]:
+    """The report's rows; a count too small to show is "<k" (and its ratios "—")."""
     out: list[list[object]] = [list(HEADER)]
+    shown = [shown_cells(s, k) for s in (cur, yoy, prev)]
+
+    def cell(text: str) -> object:
+        return int(text) if text.isdigit() else text  # numbers stay numbers in a spreadsheet
+
     for key, label in ROWS:
-        a, b, c = cur.get(key, 0), yoy.get(key, 0), prev.get(key, 0)
-        out.append([label, a, b, ratio(a, b), c, ratio(a, c)])
+        a, b, c = (cells.get(key, "0") for cells in shown)
+        out.append([label, cell(a), cell(b), shown_ratio(a, b), cell(c), shown_ratio(a, c)])
     return out
 
 
@@ -66,15 +79,28 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     p = Period(datetime.combine(a, time(0), tzinfo=tz), datetime.combine(b + timedelta(days=1), time(0), tzinfo=tz),
                f"{a}..{b}")
 
-    async def go() -> list[dict[str, Any]]:
+    async def go() -> list[Stats] | None:
         engine = make_engine(settings.database_url)
         try:
-            async with make_sessionmaker(engine)() as s:
-                return [(await stats(s, true(), q)).as_dict() for q in (p, p.shift(years=-1), p.shift(back=True))]
+            async with make_sessionmaker(engine)() as s, s.begin():
+                await cli_log(s, settings, "report", start=str(a), end=str(b), format=args.format,
+                              for_login=args.for_login or "")
+                where: ColumnElement[bool] = true()
+                if args.for_login:
+                    staff = await s.scalar(select(Staff).where(Staff.login == args.for_login, Staff.active.is_(True)))
+                    if staff is None:
+                        return None
+                    where = await scope(s, Sealer(settings.keyring), staff)
+                return [await stats(s, where, q) for q in (p, p.shift(years=-1), p.shift(back=True))]
         finally:
             await engine.dispose()
 
-    rows = table(*asyncio.run(go()))
+    figures = asyncio.run(go())
+    if figures is None:
+        print(f"no active staff member {args.for_login!r}", file=sys.stderr)
+        return 2
+    cur, yoy, prev = figures
+    rows = table(cur, yoy, prev, settings.small_count_threshold)
     if args.format == "csv":
         buf = io.StringIO()
         csv.writer(buf).writerows(rows)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.commands import cli_log
 from bot.settings import Settings
 from handlers.app import make_deps
 from handlers.cases import binding
@@ -18,6 +20,7 @@ from handlers.uow import UnitOfWork
 from storage import audit
 from storage.crypto import Sealer
 from storage.db import make_engine, make_sessionmaker
+from storage.models import Staff
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,6 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     v = aus.add_parser("verify", help="check the hash chain; report the first tampered or missing entry")
     v.add_argument("--expect-count", type=int, help="entry count printed by an earlier run (detects truncation)")
     v.add_argument("--expect-head", help="head hash printed by an earlier run")
+    v.add_argument("--against-digest", metavar="HEAD:COUNT",
+                   help="the audit anchor from a daily digest (detects deleted or rewritten entries since then)")
     v.set_defaults(func=cmd_verify)
 
 T = TypeVar("T")
@@ -78,8 +83,13 @@ def _run_uow(settings: Settings, fn: Callable[[UnitOfWork], Awaitable[T]]) -> T:
 
 def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
-    code = _run(settings, lambda s: binding.invite(s, args.login, now=now, ttl=timedelta(hours=settings.invite_ttl_hours),
-                                                   salt=settings.salt))
+    async def go(s: AsyncSession) -> str | None:
+        code = await binding.invite(s, args.login, now=now, ttl=timedelta(hours=settings.invite_ttl_hours),
+                                    salt=settings.salt)
+        await cli_log(s, settings, "invite", login=args.login[:64], issued=code is not None)
+        return code
+
+    code = _run(settings, go)
     if code is None:
         print(f"No active staff member with login {args.login!r}.")
         return 2
@@ -98,13 +108,24 @@ def cmd_bindings(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    n = _run(settings, lambda s: binding.revoke(s, args.login, args.channel))
+    async def go(s: AsyncSession) -> int:
+        n = await binding.revoke(s, args.login, args.channel)
+        await cli_log(s, settings, "revoke", login=args.login[:64], channel=args.channel, n=n)
+        return n
+
+    n = _run(settings, go)
     print(f"{n} linked chats removed for {args.login}.")
     return 0 if n else 1
 
 
 def cmd_deactivate(settings: Settings, args: argparse.Namespace) -> int:
-    done = _run_uow(settings, lambda uow: binding.deactivate(uow, args.login))
+    async def go(uow: UnitOfWork) -> binding.Deactivation | None:
+        done = await binding.deactivate(uow, args.login)
+        await cli_log(uow.session, settings, "deactivate", login=args.login[:64], done=done is not None,
+                      open_cases=len(done.open_cases) if done else 0)
+        return done
+
+    done = _run_uow(settings, go)
     if done is None:
         print(f"No staff member with login {args.login!r}. Nothing was changed.")
         return 2
@@ -116,7 +137,12 @@ def cmd_deactivate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_reactivate(settings: Settings, args: argparse.Namespace) -> int:
-    staff = _run(settings, lambda s: binding.reactivate(s, args.login))
+    async def go(s: AsyncSession) -> Staff | None:
+        staff = await binding.reactivate(s, args.login)
+        await cli_log(s, settings, "reactivate", login=args.login[:64], done=staff is not None)
+        return staff
+
+    staff = _run(settings, go)
     if staff is None:
         print(f"No staff member with login {args.login!r}. Nothing was changed.")
         return 2
@@ -125,7 +151,13 @@ def cmd_reactivate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
-    result = _run(settings, lambda s: audit.verify(s, expect_count=args.expect_count, expect_head=args.expect_head))
+    try:
+        anchor = audit.Anchor.parse(args.against_digest) if args.against_digest else None
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    result = _run(settings, lambda s: audit.verify(s, key=settings.audit_mac_key, expect_count=args.expect_count,
+                                                   expect_head=args.expect_head, against=anchor))
     if result.ok:
         print(f"audit trail intact: {result.checked} entries, head {result.head}")
         print(f"keep for the next check: --expect-count {result.checked} --expect-head {result.head}")

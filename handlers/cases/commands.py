@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers.access import Action, decide, people_text, visible_clause
-from handlers.cases import binding, evidence, routing, service, signoff
+from handlers.cases import binding, evidence, lists, routing, service, signoff
 from handlers.cases.conversations import CONVERSATIONS, INTAKE, NEW_CASE
 from handlers.cases.extensions import CASE_REQUEST
 from handlers.cases.replies import illegal, load_visible, not_found, show_case
@@ -52,7 +52,7 @@ async def bind(ctx: Context, args: str) -> None:
         # The language of the chat they bound from becomes theirs: notices, reminders and digests follow it.
         staff.language = ctx.lang
     ctx.lang = staff.language
-    await service.log(ctx.session, staff, None, "bind", ctx.clock.now(), channel=ctx.event.channel)
+    await service.log(ctx.uow, staff, None, "bind", ctx.clock.now(), channel=ctx.event.channel)
     await service.queue_pending_notices(ctx.uow, staff.id)
     ctx.reply(ctx._("This chat is now linked to {name}. Send /help to see your commands.").format(name=staff.name))
 
@@ -61,7 +61,7 @@ async def unbind(ctx: Context, args: str) -> None:
     staff = ctx.require_staff()
     if ctx.actor.identity is not None:
         await ctx.session.delete(ctx.actor.identity)
-    await service.log(ctx.session, staff, None, "unbind", ctx.clock.now(), channel=ctx.event.channel)
+    await service.log(ctx.uow, staff, None, "unbind", ctx.clock.now(), channel=ctx.event.channel)
     ctx.reply(ctx._("This chat is no longer linked to your account."))
 
 
@@ -71,7 +71,7 @@ async def my(ctx: Context, args: str) -> None:
     rows = (await ctx.session.execute(
         select(Case, AssignmentMember).join(Assignment, Assignment.case_id == Case.id)
         .join(AssignmentMember, AssignmentMember.assignment_id == Assignment.id)
-        .where(Assignment.status == "confirmed", AssignmentMember.staff_id == staff.id,
+        .where(Assignment.status == "confirmed", AssignmentMember.staff_id == staff.id, AssignmentMember.left_at.is_(None),
                Case.state.not_in(routing.CLOSED), await visible_clause(ctx.session, ctx.sealer, staff))
         .order_by(Case.id))).all()
     lines, buttons = [], []
@@ -106,6 +106,9 @@ async def my(ctx: Context, args: str) -> None:
             for c in visible:
                 lines.append("  " + labelled(_, c.reference, _(STATE_WORDS[c.state])))
                 buttons.append([ctx.action(c.reference, "case", f"{c.id}.view")])
+    await service.log(ctx.uow, staff, None, "my", ctx.clock.now(), cases=[c.id for c, _m in rows])
+    more, more_buttons = await lists.supervisor_lines(ctx, staff)
+    lines, buttons = lines + more, buttons + more_buttons
     ctx.reply("\n".join(lines) if lines else _("You have no open cases."), buttons=buttons)
 
 
@@ -129,14 +132,18 @@ async def new(ctx: Context, args: str) -> None:
 async def intake(ctx: Context, args: str) -> None:
     staff = ctx.require_staff()
     # Only cases this person could classify: nobody learns of a case they have a conflict on.
-    cases = (await ctx.session.scalars(select(Case).where(
+    found = (await ctx.session.scalars(select(Case).where(
         Case.joint_group_id.is_(None), Case.state.not_in(routing.CLOSED),
-        await visible_clause(ctx.session, ctx.sealer, staff)).order_by(Case.id).limit(20))).all()
+        await visible_clause(ctx.session, ctx.sealer, staff)).order_by(Case.id).limit(lists.SCAN))).all()
+    cases = (await lists.visible(ctx, staff, list(found)))[:lists.LIMIT]
     if not cases:
         ctx.reply(ctx._("The intake queue is empty."))
         return
-    ctx.reply(ctx._("Cases waiting for a unit (press one, then type the unit's name):"),
-              buttons=[[ctx.action(c.reference, "intake", str(c.id))] for c in cases])
+    # Handed up (提级) cases have a unit: pressing one opens it; the others need a unit first.
+    ctx.reply("\n".join([ctx._("Cases waiting for a unit (press one, then type the unit's name):")]
+                        + [await lists.line(ctx, c) for c in cases]),
+              buttons=[[ctx.action(c.reference, "case", f"{c.id}.view") if c.level == "supervisors"
+                        else ctx.action(c.reference, "intake", str(c.id))] for c in cases])
 
 
 async def intake_pick(ctx: Context, arg: str) -> None:
@@ -157,7 +164,7 @@ async def bindings_cmd(ctx: Context, args: str) -> None:
 async def revoke_cmd(ctx: Context, args: str) -> None:
     staff = ctx.require_staff()
     n = await binding.revoke(ctx.session, args.strip())
-    await service.log(ctx.session, staff, None, "revoke", ctx.clock.now(), login=args.strip()[:64], n=n)
+    await service.log(ctx.uow, staff, None, "revoke", ctx.clock.now(), login=args.strip()[:64], n=n)
     ctx.reply(ctx._("{n} linked chats removed.").format(n=n))
 
 
@@ -175,7 +182,7 @@ async def deactivate_cmd(ctx: Context, args: str) -> None:
     if done is None:
         ctx.reply(_("No staff member has the login {login}. Nothing was changed.").format(login=login))
         return
-    await service.log(ctx.session, admin, None, "deactivate", ctx.clock.now(), login=login, chats=done.chats,
+    await service.log(ctx.uow, admin, None, "deactivate", ctx.clock.now(), login=login, chats=done.chats,
                       open_cases=len(done.open_cases))
     lines = [_("{name} is deactivated: {n} linked chats stopped working, outstanding codes destroyed.").format(
         name=done.staff.name, n=done.chats)]
@@ -242,6 +249,10 @@ def make_router() -> Router:
               roles=(Role.admin,), order=71)(revoke_cmd)
     r.command("deactivate", help=N_("Administrators: stop a staff member's access: /deactivate LOGIN"),
               audience=staff_only, roles=(Role.admin,), order=72)(deactivate_cmd)
+    r.command("list", help=N_("Cases you can see, filtered: /list overdue | ack | state:… | source:… | group:… | "
+                              "unit:… | since:YYYY-MM-DD"), audience=staff_only, roles=leads, order=24, menu=True)(
+        lists.list_cmd)
+    r.action("list")(lists.list_action)
     r.action("intake")(intake_pick)
     r.action("ack")(ack)
     r.action("case")(case_action)

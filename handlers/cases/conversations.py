@@ -88,7 +88,7 @@ class CaseInput(Conversation):
 
     async def on_conclude_n(self, ctx: Context) -> None:
         t = (ctx.text or "").strip()
-        if not t.isdigit():
+        if not (t.isascii() and t.isdigit() and len(t) <= 6):  # "²" is a digit to isdigit(), not to int()
             ctx.reply(ctx._("Please type the number of people disciplined, as a whole number (0 if none)."))
             return
         case = await ctx.session.get(Case, int(ctx.state.data["case_id"]))

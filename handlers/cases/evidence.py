@@ -51,7 +51,7 @@ async def show_files(ctx: Context, staff: Staff, case: Case) -> None:
     """The list of files, one button each (``a:evid:<attachment id>``)."""
     _ = ctx._
     files = await case_files(ctx.session, case)
-    await service.log(ctx.session, staff, case, "list_files", ctx.clock.now(), n=len(files))
+    await service.log(ctx.uow, staff, case, "list_files", ctx.clock.now(), n=len(files))
     if not files:
         ctx.reply(_("Case {ref} has no files yet.").format(ref=case.reference),
                   buttons=[[ctx.action(_("Add files or notes"), "case", f"{case.id}.attach")]])
@@ -85,7 +85,7 @@ async def open_file(ctx: Context, arg: str) -> None:
         return
     name = file_name(ctx.sealer, att)
     data = ctx.sealer.open(att.key_id, att.data_enc)
-    await service.log(ctx.session, ctx.actor.staff, case, "open_file", ctx.clock.now(), attachment=att.id)
+    await service.log(ctx.uow, ctx.actor.staff, case, "open_file", ctx.clock.now(), attachment=att.id)
     kind = "photo" if att.content_type in IMAGE_FORMATS.values() else "document"
     ctx.reply(ctx._("{name} (case {ref})").format(name=name, ref=case.reference),
               files=[OutboundFile(filename=name, content_type=att.content_type, data=data, kind=kind)])
@@ -148,7 +148,7 @@ class AddMaterial(Conversation):
             att = await store_attachment(ctx.uow, filename=cf.filename, content_type=cf.content_type, data=cf.data,
                                          now=ctx.clock.now())
             att.case_id = case.id
-            await service.log(ctx.session, staff, case, "add_file", ctx.clock.now(), attachment=att.id)
+            await service.log(ctx.uow, staff, case, "add_file", ctx.clock.now(), attachment=att.id)
             ctx.reply(_("File added to case {ref} (sealed). Send more, or press Done.").format(ref=case.reference),
                       buttons=done)
         elif (ctx.text or "").strip():

@@ -78,7 +78,7 @@ async def request(uow: UnitOfWork, staff: Staff, case: Case, *, kind: str, reaso
                       requested_by_staff_id=staff.id, requested_at=now, status="pending", decision_reason="")
     uow.session.add(req)
     await uow.session.flush()
-    await service.log(uow.session, staff, case, f"request:{kind}", now, request=req.id, days=working_days)
+    await service.log(uow, staff, case, f"request:{kind}", now, request=req.id, days=working_days)
     ref, cid, name, days = case.reference, case.id, staff.name, working_days
 
     def render(_: Gettext) -> Reply:
@@ -109,7 +109,7 @@ async def decide_request(uow: UnitOfWork, staff: Staff, case: Case, *, approve: 
         moved = await shift_open_deadlines(uow, case, req.working_days, only_case=True)
     elif approve and req.kind == "suspension":
         case.suspended_at = now
-    await service.log(uow.session, staff, case, f"request:{req.status}", now, request=req.id, kind=req.kind,
+    await service.log(uow, staff, case, f"request:{req.status}", now, request=req.id, kind=req.kind,
                       moved=moved, reason=reason)
     if req.requested_by_staff_id is not None:
         ref, kind, ok, why = case.reference, req.kind, approve, reason
@@ -139,7 +139,7 @@ async def resume(uow: UnitOfWork, staff: Staff, case: Case) -> int:
     if req is not None:
         req.resumed_at = now
     case.suspended_at = None
-    await service.log(uow.session, staff, case, "resume", now, days=days)
+    await service.log(uow, staff, case, "resume", now, days=days)
     return days
 
 

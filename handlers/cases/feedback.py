@@ -54,7 +54,7 @@ async def reveal_reporter(uow: UnitOfWork, staff: Staff, case: Case, reason: str
         raise service.Denied()
     name = uow.sealer.open_text(tip.key_id, tip.reporter_name_enc) if tip.reporter_name_enc else ""
     contact = uow.sealer.open_text(tip.key_id, tip.reporter_contact_enc) if tip.reporter_contact_enc else ""
-    await service.log(uow.session, staff, case, "reveal_reporter", uow.now(), reason=reason[:500])
+    await service.log(uow, staff, case, "reveal_reporter", uow.now(), reason=reason[:500])
     return name, contact
 
 

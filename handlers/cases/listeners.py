@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from handlers.access import without_conflicts
 from handlers.cases.routing import route
 from handlers.cases.service import team_member_ids
 from handlers.events import Reply
@@ -26,7 +27,7 @@ async def tell_team_of_answer(uow: UnitOfWork, tip: Tip, question: TipQuestion, 
     def render(_: Gettext) -> Reply:
         return Reply(text=_("The reporter answered a question on case {ref}. Open it with /case {ref}.").format(ref=ref))
 
-    for sid in await team_member_ids(uow.session, case.id):
+    for sid in await without_conflicts(uow.session, uow.sealer, case, await team_member_ids(uow.session, case.id)):
         await uow.outbox.to_staff(sid, render, kind="reporter_answer", dedupe_key=f"answer:{question.id}")
 
 

@@ -53,7 +53,7 @@ async def show_case(ctx: Context, case: Case, typed: str = "") -> None:
     if not allowed(f, Action.view):
         not_found(ctx, typed)
         return
-    await service.log(ctx.session, staff, case, "view", ctx.clock.now(), content=allowed(f, Action.view_content))
+    await service.log(ctx.uow, staff, case, "view", ctx.clock.now(), content=allowed(f, Action.view_content))
     await render_case(ctx, case, f)
 
 

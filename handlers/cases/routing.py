@@ -89,7 +89,7 @@ async def open_workload(session: AsyncSession) -> Counter[int]:
         select(AssignmentMember.staff_id, func.count())
         .join(Assignment, Assignment.id == AssignmentMember.assignment_id)
         .join(Case, Case.id == Assignment.case_id)
-        .where(Assignment.status == "confirmed", Case.state.not_in(CLOSED))
+        .where(Assignment.status == "confirmed", Case.state.not_in(CLOSED), AssignmentMember.left_at.is_(None))
         .group_by(AssignmentMember.staff_id)
     )
     return Counter({sid: n for sid, n in rows})

@@ -77,9 +77,9 @@ async def require(uow: UnitOfWork, staff: Staff, case: Case, action: Action) -> 
         raise Denied()
 
 
-async def log(session: AsyncSession, staff: Staff | None, case: Case | None, action: str, now: datetime,
+async def log(uow: UnitOfWork, staff: Staff | None, case: Case | None, action: str, now: datetime,
               **detail: object) -> None:
-    await audit.append(session, at=now, action=action, actor_staff_id=staff.id if staff else None,
+    await audit.append(uow.session, key=uow.config.audit_mac_key, at=now, action=action, actor_staff_id=staff.id if staff else None,
                        actor_label=staff.login if staff else "system", case_id=case.id if case else None,
                        detail=dict(detail))
 
@@ -87,7 +87,7 @@ async def log(session: AsyncSession, staff: Staff | None, case: Case | None, act
 async def transition(uow: UnitOfWork, case: Case, to: CaseState, staff: Staff | None, reason: str = "") -> None:
     now = uow.now()
     await record_transition(uow, case, to, now=now, actor_staff_id=staff.id if staff else None, reason=reason)
-    await log(uow.session, staff, case, f"transition:{to.value}", now, reason=reason)
+    await log(uow, staff, case, f"transition:{to.value}", now, reason=reason)
 
 
 # -- simple transitions ----------------------------------------------------------------------
@@ -150,7 +150,7 @@ async def classify(uow: UnitOfWork, staff: Staff, case: Case, unit: Unit) -> Non
         raise Problem("not_in_intake")
     await _require_unit(uow, staff, case, unit)
     await _set_unit(uow, staff, case, unit)
-    await log(uow.session, staff, case, "classify", uow.now(), unit=unit.code)
+    await log(uow, staff, case, "classify", uow.now(), unit=unit.code)
 
 
 async def change_unit(uow: UnitOfWork, staff: Staff, case: Case, unit: Unit) -> None:
@@ -164,7 +164,7 @@ async def change_unit(uow: UnitOfWork, staff: Staff, case: Case, unit: Unit) -> 
     await _require_unit(uow, staff, case, unit)
     old = await uow.session.get(Unit, case.unit_id) if case.unit_id is not None else None
     await _set_unit(uow, staff, case, unit)
-    await log(uow.session, staff, case, "change_unit", uow.now(), **{"from": old.code if old else None, "to": unit.code})
+    await log(uow, staff, case, "change_unit", uow.now(), **{"from": old.code if old else None, "to": unit.code})
 
 
 async def _set_unit(uow: UnitOfWork, staff: Staff, case: Case, unit: Unit) -> None:
@@ -173,6 +173,7 @@ async def _set_unit(uow: UnitOfWork, staff: Staff, case: Case, unit: Unit) -> No
     case.unit_id, case.region_id = unit.id, None
     await routing.route(uow, case)
     await uow.session.flush()
+    await log(uow, staff, case, "classify", uow.now(), unit=unit.code)
 
 
 async def open_other_case(uow: UnitOfWork, staff: Staff | None, *, source: CaseSource, unit_id: int | None,
@@ -183,7 +184,7 @@ async def open_other_case(uow: UnitOfWork, staff: Staff | None, *, source: CaseS
                            reason="opened by staff")
     case.key_id, case.summary_enc = uow.sealer.seal_text(summary)
     await routing.route(uow, case)
-    await log(uow.session, staff, case, "open", now, source=case.source)
+    await log(uow, staff, case, "open", now, source=case.source)
     return case
 
 
@@ -193,7 +194,7 @@ async def open_other_case(uow: UnitOfWork, staff: Staff | None, *, source: CaseS
 async def proposal_for(uow: UnitOfWork, staff: Staff, case: Case) -> routing.Proposal:
     await require(uow, staff, case, Action.propose_team)
     proposal = await routing.propose(uow, case)
-    await log(uow.session, staff, case, "propose_team", uow.now(), lead=proposal.lead_id,
+    await log(uow, staff, case, "propose_team", uow.now(), lead=proposal.lead_id,
               members=proposal.member_ids, excluded=len(proposal.exclusions), problem=proposal.problem)
     return proposal
 
@@ -241,7 +242,7 @@ async def confirm_team(uow: UnitOfWork, staff: Staff, case: Case, *, lead_id: in
     session.add(assignment)
     await session.flush()
     await transition(uow, case, CaseState.assigned, staff, reason or "team confirmed")
-    await log(session, staff, case, "confirm_team", now, lead=lead_id, members=list(member_ids),
+    await log(uow, staff, case, "confirm_team", now, lead=lead_id, members=list(member_ids),
               liaisons=list(liaison_ids), changed=bool(reason), reason=reason,
               loans={str(k): v for k, v in (loans or {}).items()})
     await uow.emit("assignment.confirmed", case=case, assignment=assignment)
@@ -323,11 +324,12 @@ async def acknowledge(uow: UnitOfWork, staff: Staff, member_id: int) -> tuple[st
     if member.acknowledged_at is not None:
         return "again", case
     member.acknowledged_at = now
-    await log(session, staff, case, "acknowledge", now, member=member.id)
+    await log(uow, staff, case, "acknowledge", now, member=member.id)
     await uow.emit("member.acknowledged", case=case, member=member)
     members = (await session.scalars(select(AssignmentMember).where(AssignmentMember.assignment_id == assignment.id))).all()
     lead = next((m for m in members if m.role == MemberRole.lead.value), None)
-    if lead is not None and lead.staff_id != staff.id:
+    if lead is not None and lead.staff_id != staff.id and \
+            await without_conflicts(session, uow.sealer, case, [lead.staff_id]):
         name, ref = staff.name, case.reference
 
         def render(_: Gettext) -> Reply:
@@ -354,7 +356,7 @@ async def escalate_no_team(uow: UnitOfWork, case: Case, reason: str) -> int:
 
     for sid in sup_ids:
         await uow.outbox.to_staff(sid, render, kind="escalation", dedupe_key=f"noteam:{case.id}:{now.date().isoformat()}")
-    await log(uow.session, None, case, "escalate_no_team", now, reason=reason)
+    await log(uow, None, case, "escalate_no_team", now, reason=reason)
     return len(sup_ids)
 
 
@@ -365,7 +367,7 @@ async def add_note(uow: UnitOfWork, staff: Staff, case: Case, text: str) -> None
     await require(uow, staff, case, Action.note)
     k, blob = uow.sealer.seal_text(text)
     uow.session.add(CaseNote(case_id=case.id, staff_id=staff.id, key_id=k, body_enc=blob, at=uow.now()))
-    await log(uow.session, staff, case, "note", uow.now())
+    await log(uow, staff, case, "note", uow.now())
 
 
 async def ask_reporter(uow: UnitOfWork, staff: Staff, case: Case, text: str) -> TipQuestion:
@@ -380,7 +382,7 @@ async def ask_reporter(uow: UnitOfWork, staff: Staff, case: Case, text: str) -> 
     q = TipQuestion(tip_id=tip.id, case_id=case.id, asked_by_staff_id=staff.id, key_id=k, text_enc=blob, asked_at=now)
     uow.session.add(q)
     await uow.session.flush()
-    await log(uow.session, staff, case, "ask_reporter", now, question=q.id)
+    await log(uow, staff, case, "ask_reporter", now, question=q.id)
 
     # Named reporters get a push with no content: they read the question with their receipt.
     def render(_: Gettext) -> Reply:

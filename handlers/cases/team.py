@@ -47,7 +47,7 @@ async def recuse(uow: UnitOfWork, staff: Staff, case: Case, reason: str) -> Assi
             Deadline.member_id == member.id, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)))).all():
         d.cancelled_at = now
     await uow.session.flush()
-    await service.log(uow.session, staff, case, "recuse", now, member=member.id, reason=reason)
+    await service.log(uow, staff, case, "recuse", now, member=member.id, reason=reason)
     lead = await uow.session.scalar(select(AssignmentMember.staff_id).where(
         AssignmentMember.assignment_id == member.assignment_id, AssignmentMember.role == MemberRole.lead.value,
         AssignmentMember.left_at.is_(None)))

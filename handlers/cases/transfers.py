@@ -55,7 +55,7 @@ async def _record(uow: UnitOfWork, staff: Staff | None, case: Case, direction: s
     # The receiving level's limit: one deadline kind from the policy, replacing an earlier one.
     await settle(uow, "transfer:made", now, case_id=case.id)
     await start_case_deadlines(uow, case, "transfer:made", now)
-    await service.log(uow.session, staff, case, f"transfer:{direction}", now, to_group=to_group, reason=reason)
+    await service.log(uow, staff, case, f"transfer:{direction}", now, to_group=to_group, reason=reason)
     return tr
 
 

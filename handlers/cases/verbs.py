@@ -73,7 +73,7 @@ async def _file(ctx: Context, staff: Staff, case: Case) -> None:
 async def _history(ctx: Context, staff: Staff, case: Case) -> None:
     from handlers.cases.casework import history_lines
 
-    await service.log(ctx.session, staff, case, "history", ctx.clock.now())
+    await service.log(ctx.uow, staff, case, "history", ctx.clock.now())
     ctx.reply("\n".join(await history_lines(ctx, case)))
 
 

@@ -92,7 +92,8 @@ async def render_case(ctx: Context, case: Case, f: Facts) -> None:
         lines += await _content(ctx, case)
     team = (await s.execute(select(AssignmentMember, Staff).join(Staff, Staff.id == AssignmentMember.staff_id)
                             .join(Assignment, Assignment.id == AssignmentMember.assignment_id)
-                            .where(Assignment.case_id == case.id, Assignment.status == "confirmed")
+                            .where(Assignment.case_id == case.id, Assignment.status == "confirmed",
+                                   AssignmentMember.left_at.is_(None))
                             .order_by(AssignmentMember.id))).all()
     if team and allowed(f, Action.view_content):
         from handlers.cases.service import ROLE_WORDS

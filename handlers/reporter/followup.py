@@ -8,6 +8,7 @@ short while, then forgets.
 from __future__ import annotations
 
 import enum
+import math
 from datetime import datetime, timedelta
 
 from handlers.context import Context
@@ -78,20 +79,22 @@ class CheckConversation(Conversation):
             return
         key = receipts.throttle_key(cfg.salt, ctx.event.channel, ctx.event.sender.external_id)
         window = timedelta(minutes=cfg.receipt_window_minutes)
-        until = await receipts.throttled_until(ctx.session, key, now=now, window=window,
-                                               per_sender=cfg.receipt_failures_per_sender,
-                                               global_limit=cfg.receipt_failures_global)
+        # Reserved before hashing: simultaneous attempts from one chat cannot exceed the limit.
+        until = await receipts.reserve_attempt(ctx.session, key, now=now, window=window,
+                                               per_sender=cfg.receipt_failures_per_sender)
         if until is not None:
-            minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+            minutes = max(1, math.ceil((until - now).total_seconds() / 60))
             ctx.reply(_("Too many attempts. For your protection, please wait {m} minutes and try again.").format(m=minutes))
             ctx.state.end()
             return
         tip = await receipts.find_tip(ctx.session, norm, cfg.salt)
         if tip is None:
-            await receipts.record_failure(ctx.session, key, now=now, window=window)
+            await receipts.record_failure(ctx.session, key, now=now, window=window,
+                                          global_limit=cfg.receipt_failures_global)
             ctx.reply(_("No report matches this receipt. Please check the digits and try again."),
                       buttons=[[ctx.button(_("✖ Cancel"), "cancel")]])
             return
+        await receipts.refund_attempt(ctx.session, key)
         ctx.state.secret["tip_id"] = tip.id
         if tip.anonymous:
             tip.last_checked_on = now.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -1,8 +1,9 @@
 """Receipts: the reporter's only key. Shown once; only a slow hash is kept.
 
 argon2id with the installation-wide salt (as GlobaLeaks does), so finding a tip from a receipt
-is one hash plus one index lookup, never a scan over tips. Wrong receipts are throttled per
-sender and globally, and the throttled answer never reveals whether a receipt exists.
+is one hash plus one index lookup, never a scan over tips. Attempts are limited per sender
+(atomically), wrong receipts from everywhere make further wrong receipts slower, and the
+throttled answer never reveals whether a receipt exists.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import re
 import secrets
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Any, cast
 
 from argon2.low_level import Type, hash_secret_raw
-from sqlalchemy import select
+from sqlalchemy import Table, and_, case, delete, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.identity import sender_key
+from storage.base import UTCDateTime
+from storage.db import insert_for
 from storage.models import ReceiptThrottle, Tip
 
 RECEIPT_DIGITS = 16
@@ -73,33 +77,83 @@ async def find_tip(session: AsyncSession, receipt: str, salt: bytes) -> Tip | No
 
 
 # -- throttling -------------------------------------------------------------------------
+#
+# Per sender (a keyed hash of channel + chat): at most ``per_sender`` attempts per window,
+# reserved with one conditional upsert *before* the receipt is hashed, so simultaneous attempts
+# from one chat cannot all slip through; a right receipt gives its reservation back.
+# Over all senders: wrong receipts are counted, and above ``global_limit`` in a window every
+# further wrong receipt costs its sender a growing wait (PRESSURE_WAIT, doubling per failure).
+# Nobody is refused because of what others did: a chat with no recent failure is always heard.
+# The arithmetic is in docs/reporter.md.
+
+PRESSURE_WAIT = timedelta(seconds=30)
+_TABLE = cast(Table, ReceiptThrottle.__table__)
 
 
 def throttle_key(salt: bytes, channel: str, external_id: str) -> str:
     return sender_key(salt, channel, external_id, purpose="receipt-throttle")
 
 
-async def _row(session: AsyncSession, key: str, now: datetime, window: timedelta) -> ReceiptThrottle:
-    row = await session.get(ReceiptThrottle, key)
-    if row is None:
-        row = ReceiptThrottle(key=key, window_start=now, failures=0)
-        session.add(row)
-    elif row.window_start + window <= now:
-        row.window_start, row.failures = now, 0
-    return row
+def _upsert(session: AsyncSession) -> Any:
+    return insert_for(session, ReceiptThrottle)
 
 
-async def throttled_until(session: AsyncSession, key: str, *, now: datetime, window: timedelta,
-                          per_sender: int, global_limit: int) -> datetime | None:
-    """When this sender may try again, or None if they may try now."""
-    for k, limit in ((key, per_sender), (GLOBAL_KEY, global_limit)):
-        row = await session.get(ReceiptThrottle, k)
-        if row is not None and row.window_start + window > now and row.failures >= limit:
-            return row.window_start + window
-    return None
+def _at(value: datetime) -> Any:
+    return literal(value, type_=UTCDateTime())
 
 
-async def record_failure(session: AsyncSession, key: str, *, now: datetime, window: timedelta) -> None:
-    for k in (key, GLOBAL_KEY):
-        row = await _row(session, k, now, window)
-        row.failures += 1
+async def reserve_attempt(session: AsyncSession, key: str, *, now: datetime, window: timedelta,
+                          per_sender: int) -> datetime | None:
+    """Reserve one attempt for this sender. None: go ahead (it counts unless refunded);
+    otherwise the time from which they may try again. One statement, so it is atomic."""
+    t = _TABLE
+    expired = t.c.window_start <= now - window
+    not_waiting = or_(t.c.blocked_until.is_(None), t.c.blocked_until <= now)
+    stmt = _upsert(session).values(key=key, window_start=now, failures=1, blocked_until=None)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.c.key],
+        set_={"window_start": case((expired, _at(now)), else_=t.c.window_start),
+              "failures": case((expired, 1), else_=t.c.failures + 1)},
+        where=and_(not_waiting, or_(expired, t.c.failures < per_sender)),
+    ).returning(t.c.failures)
+    if (await session.execute(stmt)).first() is not None:
+        return None
+    row = await session.get(ReceiptThrottle, key, populate_existing=True)
+    assert row is not None  # the upsert found it and declined
+    until = [row.blocked_until] if row.blocked_until is not None and row.blocked_until > now else []
+    if row.failures >= per_sender and row.window_start + window > now:
+        until.append(row.window_start + window)
+    return max(until) if until else now
+
+
+async def refund_attempt(session: AsyncSession, key: str) -> None:
+    """A right receipt does not count against its sender."""
+    t = _TABLE
+    await session.execute(update(t).where(t.c.key == key, t.c.failures > 0).values(failures=t.c.failures - 1))
+
+
+async def record_failure(session: AsyncSession, key: str, *, now: datetime, window: timedelta,
+                         global_limit: int) -> None:
+    """Count a wrong receipt overall; under pressure, its sender waits, longer each time."""
+    t = _TABLE
+    expired = t.c.window_start <= now - window
+    stmt = _upsert(session).values(key=GLOBAL_KEY, window_start=now, failures=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.c.key],
+        set_={"window_start": case((expired, _at(now)), else_=t.c.window_start),
+              "failures": case((expired, 1), else_=t.c.failures + 1)},
+    ).returning(t.c.failures)
+    overall = (await session.execute(stmt)).scalar_one()
+    if overall <= global_limit:
+        return
+    mine = await session.scalar(select(t.c.failures).where(t.c.key == key)) or 1
+    wait = min(PRESSURE_WAIT * 2 ** (mine - 1), window)
+    await session.execute(update(t).where(t.c.key == key).values(blocked_until=_at(now + wait)))
+
+
+async def purge_throttles(session: AsyncSession, now: datetime, window: timedelta) -> int:
+    """Rows whose window and wait are over say nothing any more: they go."""
+    t = _TABLE
+    res = await session.execute(delete(t).where(
+        t.c.window_start <= now - window, or_(t.c.blocked_until.is_(None), t.c.blocked_until <= now)))
+    return int(getattr(res, "rowcount", 0) or 0)

@@ -118,7 +118,7 @@ async def add_message(uow: UnitOfWork, tip: Tip, text: str, *, question: TipQues
     session.add(msg)
     await session.flush()
     if question is not None:
-        question.answered_at = now
+        question.answered_at = _day(now) if tip.anonymous else now  # day only, like everything else of an anonymous tip
         await uow.emit("tip.answered", tip=tip, question=question, message=msg)
     else:
         await uow.emit("tip.material_added", tip=tip)

@@ -7,7 +7,7 @@ import re
 from handlers.context import Context
 from handlers.i18n import N_, Gettext
 from handlers.router import Audience, Router
-from handlers.schedule.figures import Period, parse_period, ratio, scope, stats, status
+from handlers.schedule.figures import Period, parse_period, scope, shown, shown_cells, shown_ratio, stats, status
 from storage.models import Role
 
 SOURCE_LABELS = {
@@ -71,10 +71,12 @@ def make_router() -> Router:
         p = period_or_explain(ctx, args, "today")
         if p is None:
             return
-        st = await status(ctx.session, await scope(ctx.session, ctx.require_staff()), p, now)
+        k = ctx.config.small_count_threshold
+        st = await status(ctx.session, await scope(ctx.session, ctx.sealer, ctx.require_staff()), p, now)
+        # Overdue is a work list whose references are shown to this person: not masked.
         lines = [_("Status ({period}):").format(period=period_words(_, p)),
-                 _("New: {n}").format(n=st.new), _("Accepted: {n}").format(n=st.accepted),
-                 _("Assigned: {n}").format(n=st.assigned), _("Concluded: {n}").format(n=st.concluded),
+                 _("New: {n}").format(n=shown(st.new, k)), _("Accepted: {n}").format(n=shown(st.accepted, k)),
+                 _("Assigned: {n}").format(n=shown(st.assigned, k)), _("Concluded: {n}").format(n=shown(st.concluded, k)),
                  _("Overdue now: {n}").format(n=st.overdue_total)]
         if st.overdue_refs:
             lines.append(_("Overdue: {refs}").format(refs="、".join(st.overdue_refs)))
@@ -88,29 +90,31 @@ def make_router() -> Router:
         p = period_or_explain(ctx, args, "month")
         if p is None:
             return
-        where = await scope(ctx.session, ctx.require_staff())
+        where = await scope(ctx.session, ctx.sealer, ctx.require_staff())
+        k = ctx.config.small_count_threshold
         cur = await stats(ctx.session, where, p)
         yoy = await stats(ctx.session, where, p.shift(years=-1))
         prev = await stats(ctx.session, where, p.shift(back=True))
+        cells = [shown_cells(s, k) for s in (cur, yoy, prev)]
 
-        def line(label: str, a: int, b: int, c: int, *, people: bool = False) -> str:
+        def line(label: str, key: str, *, people: bool = False) -> str:
             # Cases are counted in 件, people in 人: one sentence each, so the measure word is right.
+            a, b, c = (cell.get(key, "0") for cell in cells)
             text = (_("{label}: {n} people, year on year {yoy}, on the previous period {mom}") if people
                     else _("{label} {n}, year on year {yoy}, on the previous period {mom}"))
-            return text.format(label=label, n=a, yoy=ratio(a, b), mom=ratio(a, c))
+            return text.format(label=label, n=a, yoy=shown_ratio(a, b), mom=shown_ratio(a, c))
 
-        lines = [_("Statistics ({period}):").format(period=period_words(_, p)),
-                 line(_("Clues received"), cur.received, yoy.received, prev.received)]
-        for k, label in SOURCE_LABELS.items():
-            if cur.by_source.get(k) or yoy.by_source.get(k):
-                lines.append("  " + line(_(label), cur.by_source.get(k, 0), yoy.by_source.get(k, 0), prev.by_source.get(k, 0)))
-        lines.append(line(_("Clues screened"), cur.screened, yoy.screened, prev.screened))
-        for k, label in DISPOSAL_LABELS.items():
-            if cur.by_disposal.get(k) or yoy.by_disposal.get(k):
-                lines.append("  " + line(_(label), cur.by_disposal.get(k, 0), yoy.by_disposal.get(k, 0), prev.by_disposal.get(k, 0)))
-        lines.append(line(_("Cases filed"), cur.filed, yoy.filed, prev.filed))
-        lines.append(line(_("Cases concluded"), cur.concluded, yoy.concluded, prev.concluded))
-        lines.append(line(_("People disciplined"), cur.disciplined, yoy.disciplined, prev.disciplined, people=True))
+        lines = [_("Statistics ({period}):").format(period=period_words(_, p)), line(_("Clues received"), "received")]
+        for key, label in SOURCE_LABELS.items():
+            if cur.by_source.get(key) or yoy.by_source.get(key):
+                lines.append("  " + line(_(label), f"source:{key}"))
+        lines.append(line(_("Clues screened"), "screened"))
+        for key, label in DISPOSAL_LABELS.items():
+            if cur.by_disposal.get(key) or yoy.by_disposal.get(key):
+                lines.append("  " + line(_(label), f"disposal:{key}"))
+        lines.append(line(_("Cases filed"), "filed"))
+        lines.append(line(_("Cases concluded"), "concluded"))
+        lines.append(line(_("People disciplined"), "disciplined", people=True))
         ctx.reply("\n".join(lines))
 
     return r

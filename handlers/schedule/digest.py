@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.campaigns.digest import digest_lines as campaign_digest_lines
 from handlers.events import OutboundFile, Reply
 from handlers.i18n import Gettext, gettext_for
 from handlers.schedule.chart import can_draw, intake_chart
-from handlers.schedule.figures import Period, scope, status
+from handlers.schedule.figures import Period, scope, shown, status
 from handlers.uow import UnitOfWork
+from storage import audit
 from storage.models import Case, ChatIdentity, Role, Staff, StaffRole
 
 DAYS = 30
@@ -41,17 +43,24 @@ async def daily_series(session: AsyncSession, where: ColumnElement[bool], now: d
     return days, [rec[d] for d in days], [con[d] for d in days]
 
 
-async def digest_for(session: AsyncSession, staff: Staff, now: datetime, tz: ZoneInfo, _: Gettext) -> Reply | None:
-    where = await scope(session, staff)
+async def digest_for(uow: UnitOfWork, staff: Staff, _: Gettext, anchor: audit.Anchor | None = None) -> Reply | None:
+    """One person's digest: only cases they have no conflict on, small counts masked."""
+    session, now, tz, k = uow.session, uow.now(), uow.config.tz, uow.config.small_count_threshold
+    where = await scope(session, uow.sealer, staff)
     since = Period(now - timedelta(days=1), now, "24h")
     st = await status(session, where, since, now)
     days, rec, con = await daily_series(session, where, now, tz)
     lines = [_("Daily digest {date}").format(date=now.astimezone(tz).strftime("%Y-%m-%d")),
-             _("New since yesterday: {n}").format(n=st.new),
-             _("Concluded since yesterday: {n}").format(n=st.concluded),
+             _("New since yesterday: {n}").format(n=shown(st.new, k)),
+             _("Concluded since yesterday: {n}").format(n=shown(st.concluded, k)),
              _("Overdue now: {n}").format(n=st.overdue_total)]
     if st.overdue_refs:
         lines.append(_("Overdue: {refs}").format(refs="、".join(st.overdue_refs)))
+    lines += await campaign_digest_lines(session, staff, now, _)
+    if anchor is not None:
+        # Kept outside the database by everyone who receives it: `lianzu audit verify --against-digest`
+        # then shows whether entries were deleted or rewritten since.
+        lines.append(_("Audit anchor: {anchor}").format(anchor=str(anchor)))
     # Chart labels in the reader's language where a Chinese font exists; else the English originals
     # (a picture of empty boxes helps nobody).
     t = _ if can_draw(_("Last 30 days")) else (lambda s: s)
@@ -90,6 +99,7 @@ async def send_digests(uow: UnitOfWork) -> int:
     bound = set((await session.scalars(select(ChatIdentity.staff_id).where(ChatIdentity.staff_id.in_(ids),
                                                                             ChatIdentity.blocked_at.is_(None)))).all())
     day = now.astimezone(config.tz).date().isoformat()
+    anchor = await audit.anchor(session)
     n = 0
     for sid in ids:
         if sid not in bound:
@@ -98,7 +108,7 @@ async def send_digests(uow: UnitOfWork) -> int:
         if staff is None or not staff.active:
             continue
         _ = gettext_for(staff.language or config.default_language)
-        reply = await digest_for(session, staff, now, config.tz, _) if sid in readers else None
+        reply = await digest_for(uow, staff, _, anchor) if sid in readers else None
         warning = holiday_warning(uow, _) if sid in admins else None
         if warning:
             reply = reply.model_copy(update={"text": reply.text + "\n\n" + warning}) if reply else Reply(text=warning)

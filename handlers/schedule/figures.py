@@ -1,7 +1,11 @@
 """Figures supervisors put in reports, computed by aggregate SQL (never by loading cases).
 
-Scope: supervisors and admins see everything; a lead sees their joint group's cases except
-those about a unit their own office is stationed at or that they declared a conflict with.
+Scope: supervisors and admins count every case, and a lead their joint group's, except the
+cases they have a conflict on (the access policy's own rule, see handlers.access.visible_clause):
+nobody is told a count that includes a case hidden from them.
+
+Small counts: a count between 1 and the threshold (``small_count_threshold``) could point at a
+reporter or a unit, so it is shown as "<N"; see :func:`masked`.
 """
 
 from __future__ import annotations
@@ -12,19 +16,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, distinct, false, func, select, true
+from sqlalchemy import ColumnElement, Select, and_, distinct, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import (
-    Case,
-    CaseTransition,
-    ConflictDeclaration,
-    Deadline,
-    Office,
-    Role,
-    Staff,
-    office_units,
-)
+from handlers.access import visible_clause
+from storage.crypto import Sealer
+from storage.models import Case, CaseTransition, Deadline, Office, Role, Staff
 
 
 @dataclass(frozen=True)
@@ -49,6 +46,9 @@ def _day_start(d: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(d, time(0), tzinfo=tz)
 
 
+MIN_YEAR, MAX_YEAR = 1950, 2999  # a year-on-year comparison must stay a real date
+
+
 def parse_period(text: str, now: datetime, tz: ZoneInfo, default: str = "today") -> Period | None:
     """today | week | month | year | 2026 | 2026-03 | 2026-Q1 | 2026-03-01 2026-03-31."""
     t = (text or default).strip().lower()
@@ -63,45 +63,44 @@ def parse_period(text: str, now: datetime, tz: ZoneInfo, default: str = "today")
         b = (a + timedelta(days=32)).replace(day=1)
     elif t in ("year", "本年", "今年"):
         a, b = date(local.year, 1, 1), date(local.year + 1, 1, 1)
-    elif m := re.fullmatch(r"(\d{4})", t):
+    elif (m := re.fullmatch(r"(\d{4})", t)) and MIN_YEAR <= int(m[1]) <= MAX_YEAR:
         a, b = date(int(m[1]), 1, 1), date(int(m[1]) + 1, 1, 1)
     elif m := re.fullmatch(r"(\d{4})-(\d{1,2})", t):
         y, mo = int(m[1]), int(m[2])
-        if not 1 <= mo <= 12:
+        if not 1 <= mo <= 12 or not MIN_YEAR <= y <= MAX_YEAR:
             return None
         a = date(y, mo, 1)
         b = (a + timedelta(days=32)).replace(day=1)
     elif m := re.fullmatch(r"(\d{4})-q([1-4])", t):
         y, q = int(m[1]), int(m[2])
+        if not MIN_YEAR <= y <= MAX_YEAR:
+            return None
         a = date(y, 3 * q - 2, 1)
         b = date(y + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
     elif m := re.fullmatch(r"(\d{4}-\d{2}-\d{2})\s+(\d{4}-\d{2}-\d{2})", t):
         try:
             a, b = date.fromisoformat(m[1]), date.fromisoformat(m[2]) + timedelta(days=1)
-        except ValueError:
+        except (ValueError, OverflowError):  # 9999-12-31 has no next day
             return None
         if b <= a:
             return None
     else:
         return None
+    if not (MIN_YEAR <= a.year and b.year <= MAX_YEAR):
+        return None
     return Period(_day_start(a, tz).astimezone(ZoneInfo("UTC")), _day_start(b, tz).astimezone(ZoneInfo("UTC")), t)
 
 
-async def scope(session: AsyncSession, staff: Staff) -> ColumnElement[bool]:
-    """The cases this person may count."""
+async def scope(session: AsyncSession, sealer: Sealer, staff: Staff) -> ColumnElement[bool]:
+    """The cases this person may count: none they have a conflict on."""
     if staff.roles & {Role.supervisor, Role.admin}:
-        return true()
+        return await visible_clause(session, sealer, staff)
     if Role.lead not in staff.roles or staff.office_id is None:
         return false()
     office = await session.get(Office, staff.office_id)
     if office is None or office.joint_group_id is None:
         return false()
-    stationed = select(office_units.c.unit_id).where(office_units.c.office_id == staff.office_id)
-    declared = select(ConflictDeclaration.unit_id).where(ConflictDeclaration.staff_id == staff.id,
-                                                         ConflictDeclaration.unit_id.is_not(None))
-    return and_(Case.joint_group_id == office.joint_group_id,
-                func.coalesce(Case.unit_id, -1).not_in(stationed),
-                func.coalesce(Case.unit_id, -1).not_in(declared))
+    return and_(Case.joint_group_id == office.joint_group_id, await visible_clause(session, sealer, staff))
 
 
 @dataclass
@@ -192,3 +191,39 @@ def ratio(now: int, before: int) -> str:
     if before == 0:
         return "—"
     return f"×{now / before:.1f}"
+
+
+def small(n: int, k: int) -> bool:
+    return 0 < n < k
+
+
+def shown(n: int, k: int) -> str:
+    """A count as it may be shown: "<k" for 1..k-1 (a count that small can identify someone)."""
+    return f"<{k}" if small(n, k) else str(n)
+
+
+def masked(total: int, parts: dict[str, int], k: int) -> tuple[str, dict[str, str]]:
+    """A total and its parts as they may be shown. A small part is shown as "<k"; when it is the
+    only one, the smallest other part is shown as "≥k" too, so it cannot be had by subtraction
+    from the total; a small total is "<k" itself."""
+    out = {key: shown(v, k) for key, v in parts.items()}
+    hidden = [key for key, v in parts.items() if small(v, k)]
+    if len(hidden) == 1 and not small(total, k):
+        others = sorted((v, key) for key, v in parts.items() if v and key not in hidden)
+        if others:
+            out[others[0][1]] = f"≥{k}"
+    return shown(total, k), out
+
+
+def shown_ratio(now: str, before: str) -> str:
+    """The ratio of two counts as shown, only when both are shown exactly (a ratio to a masked
+    count would give it away)."""
+    return ratio(int(now), int(before)) if now.isdigit() and before.isdigit() else "—"
+
+
+def shown_cells(s: Stats, k: int) -> dict[str, str]:
+    """Every figure of a period as it may be shown: small counts masked; the clues received and
+    their sources masked together, so no source can be had from the total by subtraction."""
+    total, sources = masked(s.received, {f"source:{key}": v for key, v in s.by_source.items()}, k)
+    out = {key: shown(v, k) for key, v in s.as_dict().items()}
+    return {**out, **sources, "received": total}

@@ -26,6 +26,7 @@ KIND_WORDS = {
     "dispose": N_("record a disposal"),
     "feedback_acceptance": N_("tell the named reporter of acceptance"),
     "feedback_result": N_("tell the named reporter the result"),
+    "campaign_task": N_("finish the campaign task"),
 }
 
 
@@ -37,7 +38,7 @@ class TickResult:
 
 async def team_lead(session: AsyncSession, case_id: int) -> list[int]:
     rows = await session.scalars(select(AssignmentMember.staff_id).join(Assignment, Assignment.id == AssignmentMember.assignment_id)
-                                 .where(Assignment.case_id == case_id, Assignment.status == "confirmed",
+                                 .where(Assignment.case_id == case_id, Assignment.status == "confirmed", AssignmentMember.left_at.is_(None),
                                         AssignmentMember.role == "lead"))
     return list(rows)
 
@@ -100,10 +101,17 @@ async def _case_target(session: AsyncSession, d: Deadline) -> Target | None:
     return Target(case.reference, case, recipients)
 
 
+async def _task_target(session: AsyncSession, d: Deadline) -> Target | None:
+    from handlers.campaigns.reminders import task_target  # imported here: it builds on this module
+
+    return await task_target(session, d)
+
+
 # Subject → how to find its target. A feature with deadlines of its own adds its subject here.
 SUBJECTS: dict[str, Callable[[AsyncSession, Deadline], Awaitable[Target | None]]] = {
     "case": _case_target,
     "member": _case_target,
+    "task": _task_target,
 }
 
 
@@ -192,7 +200,7 @@ async def _escalate(uow: UnitOfWork, d: Deadline, target: Target, rule: Kind, no
     d.last_escalated_at = now
     case_id = target.case.id if target.case else None
     uow.session.add(Escalation(case_id=case_id, deadline_id=d.id, level=level + 1, reason=f"{d.kind} overdue", at=now))
-    await audit.append(uow.session, at=now, action="escalate", actor_label="clock", case_id=case_id,
+    await audit.append(uow.session, key=uow.config.audit_mac_key, at=now, action="escalate", actor_label="clock", case_id=case_id,
                        detail={"kind": d.kind, "level": level + 1, "to": to, "passed_over": passed,
                                "delivered": len(recipients)})
     ref, when = target.reference, d.due_at.astimezone(uow.policy.tz).strftime("%Y-%m-%d %H:%M")

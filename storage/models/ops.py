@@ -82,6 +82,8 @@ class ChatPreference(Base):
     __tablename__ = "chat_preferences"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     language: Mapped[str] = mapped_column(String(8))
+    # The day the chat last wrote (day only); unused preferences expire. NULL: not yet stamped.
+    used_on: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
 
 class InboundSeen(Base):
@@ -94,12 +96,18 @@ class InboundSeen(Base):
 
 
 class ReceiptThrottle(Base):
-    """Failed receipt attempts per window; key is a keyed hash of the sender or '*'."""
+    """Receipt attempts per window; key is a keyed hash of the sender, or '*' for all senders.
+
+    Per sender, ``failures`` counts attempts reserved (atomically, before the hash is computed)
+    and not refunded by a right receipt; ``blocked_until`` is the growing wait imposed while
+    wrong receipts arrive from everywhere. Rows expire with their window.
+    """
 
     __tablename__ = "receipt_throttles"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    window_start: Mapped[datetime]
+    window_start: Mapped[datetime] = mapped_column(index=True)
     failures: Mapped[int] = mapped_column(default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class SchedulerLease(Base):

@@ -71,20 +71,20 @@ async def test_audit_verify_catches_edits_deletions_and_truncation(deps: Deps) -
     now = deps.clock.now()
     async with deps.sessionmaker() as s, s.begin():
         for i in range(5):
-            await audit.append(s, at=now + timedelta(seconds=i), action="view", actor_label="t", detail={"i": i})
+            await audit.append(s, key=deps.config.audit_mac_key, at=now + timedelta(seconds=i), action="view", actor_label="t", detail={"i": i})
     async with deps.sessionmaker() as s:
-        assert (await audit.verify(s)).ok and (await audit.verify(s)).checked == 5
+        assert (await audit.verify(s, key=deps.config.audit_mac_key)).ok and (await audit.verify(s, key=deps.config.audit_mac_key)).checked == 5
     async with deps.sessionmaker() as s, s.begin():
         ids = (await s.scalars(select(AuditEntry.id).order_by(AuditEntry.id))).all()
         await s.execute(update(AuditEntry).where(AuditEntry.id == ids[2]).values(action="edited"))
     async with deps.sessionmaker() as s:
-        r = await audit.verify(s)
+        r = await audit.verify(s, key=deps.config.audit_mac_key)
         assert not r.ok and r.first_bad_id == ids[2] and "altered" in r.problem
     async with deps.sessionmaker() as s, s.begin():
         await s.execute(update(AuditEntry).where(AuditEntry.id == ids[2]).values(action="view"))
         await s.execute(delete(AuditEntry).where(AuditEntry.id == ids[1]))
     async with deps.sessionmaker() as s:
-        r = await audit.verify(s)
+        r = await audit.verify(s, key=deps.config.audit_mac_key)
         assert not r.ok and r.first_bad_id == ids[2] and "missing" in r.problem
 
 
@@ -92,15 +92,15 @@ async def test_deleting_the_newest_entries_is_caught_against_a_saved_head(deps: 
     now = deps.clock.now()
     async with deps.sessionmaker() as s, s.begin():
         for i in range(4):
-            await audit.append(s, at=now + timedelta(seconds=i), action="view", actor_label="t", detail={"i": i})
+            await audit.append(s, key=deps.config.audit_mac_key, at=now + timedelta(seconds=i), action="view", actor_label="t", detail={"i": i})
     async with deps.sessionmaker() as s:
-        saved = await audit.verify(s)
+        saved = await audit.verify(s, key=deps.config.audit_mac_key)
     async with deps.sessionmaker() as s, s.begin():
         newest = await s.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1))
         await s.execute(delete(AuditEntry).where(AuditEntry.id == newest))
     async with deps.sessionmaker() as s:
-        assert (await audit.verify(s)).ok  # the chain alone cannot tell
-        r = await audit.verify(s, expect_count=saved.checked, expect_head=saved.head)
+        assert (await audit.verify(s, key=deps.config.audit_mac_key)).ok  # the chain alone cannot tell
+        r = await audit.verify(s, key=deps.config.audit_mac_key, expect_count=saved.checked, expect_head=saved.head)
         assert not r.ok and "missing" in r.problem
 
 

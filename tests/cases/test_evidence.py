@@ -9,11 +9,11 @@ from handlers.deps import Deps
 from handlers.i18n import N_, ngettext_for
 from storage.models import Attachment, AuditEntry, Case, CaseNote
 from tests.cases.conftest import members_of, outbox_to, press_data, team_of
-from tests.fakes import Chat, language_of, make_file
+from tests.fakes import Chat, as_stored, language_of, make_file, tiny_pdf
 from tests.reporter.conftest import file_anonymous_tip, jpeg_with_gps
 
-PDF = b"%PDF-1.4 the ledger the reporter photographed"
-LATER = b"%PDF-1.4 bank statement sent later"
+PDF = tiny_pdf("the ledger the reporter photographed")
+LATER = tiny_pdf("bank statement sent later")
 
 
 async def team_with_liaison(staff_chat, case: Case) -> Chat:  # type: ignore[no-untyped-def]
@@ -58,7 +58,7 @@ async def test_the_team_opens_each_file_adds_its_own_and_hears_of_additions(chat
     assert "1. evidence.pdf" in member.last and "2. bank.pdf" in member.last
     for label, data in (("1. evidence.pdf", PDF), ("2. bank.pdf", LATER)):
         replies = await member.press_label(label)
-        assert [(f.filename, f.data) for f in replies[-1].files] == [(label[3:], data)]  # decrypted, to this chat
+        assert [(f.filename, f.data) for f in replies[-1].files] == [(label[3:], as_stored(data))]  # decrypted, to this chat
     async with deps.sessionmaker() as s:
         opened = [e.detail["attachment"] for e in (await s.scalars(select(AuditEntry).where(
             AuditEntry.action == "open_file").order_by(AuditEntry.id))).all()]

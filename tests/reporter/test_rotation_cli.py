@@ -115,12 +115,15 @@ async def test_cli_rotation_without_the_old_key_is_refused_and_changes_nothing(c
         assert tip.key_id == "t1" and deps.sealer.open_text(tip.key_id, tip.body_enc)
 
 
-async def test_global_throttle_blocks_every_sender_alike(chat, deps: Deps) -> None:
+async def test_past_the_global_threshold_a_fresh_sender_is_heard_and_a_guesser_waits(chat, deps: Deps) -> None:
     real = await file_anonymous_tip(chat())
     deps.config.receipt_failures_global = 3
-    for i in range(3):  # three different people, one wrong guess each
+    for i in range(4):  # four different people, one wrong guess each: past the threshold
         await chat(f"g{i}", language_code="en").send(f"/check {str(i).zfill(16)}")
     fresh = chat("fresh", language_code="en")
+    assert "waiting to be accepted" in fresh.text(await fresh.send(f"/check {real}"))
+    await fresh.send("/cancel")
+    assert "No report matches" in fresh.text(await fresh.send("/check 9999999999999999"))
     right = fresh.text(await fresh.send(f"/check {real}"))
-    wrong = fresh.text(await fresh.send("/check 9999999999999999"))
+    wrong = fresh.text(await fresh.send("/check 9999999999999998"))
     assert "Too many attempts" in right and right == wrong

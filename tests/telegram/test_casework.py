@@ -9,12 +9,12 @@ from handlers.deps import Deps
 from handlers.i18n import N_
 from storage.models import Attachment, Case
 from tests.cases.conftest import accept_and_confirm_team, members_of, team_of
-from tests.fakes import make_file
+from tests.fakes import as_stored, make_file, tiny_pdf
 from tests.reporter.conftest import file_anonymous_tip
 from tests.telegram.conftest import Running
 from tests.telegram.test_flows import bind_over_telegram, deliver_outbox
 
-PDF = b"%PDF-1.4 ledger over telegram"
+PDF = tiny_pdf("ledger over telegram")
 
 
 async def test_member_signs_opens_evidence_and_hears_of_additions(tg: Running, deps: Deps, chat, staff_chat) -> None:
@@ -37,7 +37,7 @@ async def test_member_signs_opens_evidence_and_hears_of_additions(tg: Running, d
     before = len(tg.standin.called("sendDocument"))
     await p.press_label("1. evidence.pdf")
     docs = tg.standin.called("sendDocument")[before:]
-    assert [(c.params["chat_id"], c.files["document"]) for c in docs] == [("5550001", ("evidence.pdf", PDF))]
+    assert [(c.params["chat_id"], c.files["document"]) for c in docs] == [("5550001", ("evidence.pdf", as_stored(PDF)))]
     # The reporter adds a line: the member's phone is told which case.
     await reporter.send(f"/check {receipt}")
     await reporter.press(N_("Add information"))

@@ -13,12 +13,12 @@ from handlers.deps import Deps
 from handlers.i18n import N_
 from storage.models import Case
 from tests.cases.conftest import accept_and_confirm_team, members_of, team_of
-from tests.fakes import make_file
+from tests.fakes import as_stored, make_file, tiny_pdf
 from tests.reporter.conftest import file_anonymous_tip
 from tests.wecom.conftest import WeCom
 from tests.wecom.test_flows import number_of
 
-PDF = b"%PDF-1.4 ledger over wecom"
+PDF = tiny_pdf("ledger over wecom")
 
 
 async def test_member_signs_opens_evidence_and_hears_of_additions(wecom: WeCom, deps: Deps, chat, staff_chat) -> None:
@@ -42,7 +42,7 @@ async def test_member_signs_opens_evidence_and_hears_of_additions(wecom: WeCom, 
     t = await wecom.say(user, number_of(t[-1], await wecom.label(user, N_("Files"))))
     before = len(wecom.api.uploads)
     await wecom.say(user, number_of(t[-1], "1. evidence.pdf"))
-    assert wecom.api.uploads[before:] == [("file", "evidence.pdf", PDF)]
+    assert wecom.api.uploads[before:] == [("file", "evidence.pdf", as_stored(PDF))]
     assert any(m.get("msgtype") == "file" and m.get("touser") == user for m in wecom.api.sent)
     # The other member answers the pushed notice itself by its number.
     other = f"wc-{second}"
@@ -51,6 +51,6 @@ async def test_member_signs_opens_evidence_and_hears_of_additions(wecom: WeCom, 
     assert "已签收" in t[-1]
     await reporter.send(f"/check {receipt}")
     await reporter.press(N_("Add a file"))
-    await reporter.attach(make_file(b"%PDF-1.4 more", filename="more.pdf"))
+    await reporter.attach(make_file(tiny_pdf("more"), filename="more.pdf"))
     await wecom.deliver()
     assert any("举报人为案件" in x and case.reference in x for x in wecom.api.texts_to(user))
