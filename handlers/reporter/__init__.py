@@ -42,7 +42,8 @@ def make_router() -> Router:
             return
         await check.begin(ctx, args)
 
-    router.command("forget", help=N_("Remove this conversation from the chat"), audience=Audience.anyone,
-                   menu=True, order=12)(forget.ask)
+    # Listed for outside people; staff may use it too. The wizard offers it under the receipt.
+    router.command("forget", help=N_("Remove this conversation from the chat"), audience=Audience.public,
+                   order=12)(forget.ask)
     router.action(forget.ACTION)(forget.on_press)
     return router
