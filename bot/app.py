@@ -148,6 +148,6 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     sm = make_sessionmaker(engine)
     specs = registry.CHANNELS
     deps = make_deps(settings, sm, clock or SystemClock(), Sealer(settings.keyring),
-                     platform_notes=registry.platform_notes(specs))
+                     platform_notes=registry.platform_notes(specs), forget_notes=registry.forget_notes(specs))
     return App(settings=settings, engine=engine, sessionmaker=sm, deps=deps, dispatcher=make_dispatcher(deps),
                channel_specs=specs)

@@ -4,6 +4,9 @@ an anonymous reporter is."""
 from __future__ import annotations
 
 import logging
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import structlog
 
@@ -45,3 +48,41 @@ def configure_logging(level: str = "INFO") -> None:
         cache_logger_on_first_use=True,
     )
     quiet_libraries()
+
+
+@contextmanager
+def logs_held_back(*streams: object, limit: int = 1000) -> Iterator[None]:
+    """While a terminal chat runs, log lines that would be written to its streams wait and
+    are written after it ends, so they never land in the middle of a conversation (the last
+    ``limit`` of them; a count says how many more there were)."""
+    root = logging.getLogger()
+    held = [h for h in root.handlers
+            if type(h) is logging.StreamHandler and any(h.stream is s for s in streams)]
+    if not held:
+        yield
+        return
+    waiting: deque[logging.LogRecord] = deque(maxlen=limit)
+    seen = 0
+
+    class Hold(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            nonlocal seen
+            seen += 1
+            waiting.append(record)
+
+    hold = Hold(level=min(h.level for h in held))
+    for h in held:
+        root.removeHandler(h)
+    root.addHandler(hold)
+    try:
+        yield
+    finally:
+        root.removeHandler(hold)
+        for h in held:
+            root.addHandler(h)
+        if seen > len(waiting):
+            root.warning("%d earlier log lines of the console session were dropped", seen - len(waiting))
+        for record in waiting:
+            for h in held:
+                if record.levelno >= h.level:
+                    h.handle(record)

@@ -28,7 +28,6 @@ from handlers.reporter.tips import purge_orphan_attachments
 from handlers.schedule import digest as digest_mod
 from handlers.schedule.ticker import tick
 from handlers.state import purge_expired
-from handlers.workdays import is_workday
 from storage.db import private_sqlite_file, scrub_deleted, sync_url
 from storage.models import SchedulerLease
 
@@ -98,7 +97,8 @@ class ClockJobs:
 
     async def daily_digest(self) -> int:
         now = self.clock.now()
-        if self.config.digest_working_days_only and not is_workday(now.astimezone(self.config.tz).date()):
+        if self.config.digest_working_days_only and not self.deps.policy.calendar.is_workday(
+                now.astimezone(self.config.tz).date()):
             return 0
         async with self.deps.begin() as uow:
             return await digest_mod.send_digests(uow)

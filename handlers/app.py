@@ -34,11 +34,13 @@ def make_bus() -> Bus:
 
 
 def make_deps(config: Config, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, sealer: Sealer, *,
-              platform_notes: Mapping[str, str] | None = None) -> Deps:
+              platform_notes: Mapping[str, str] | None = None,
+              forget_notes: Mapping[str, str] | None = None) -> Deps:
     """Everything the assistant depends on; the policy file is read and validated here (a bad one
     stops start-up with the key named)."""
     return Deps(config=config, sessionmaker=sessionmaker, clock=clock, sealer=sealer, bus=make_bus(),
-                policy=load_policy(config.policy_file, config.tz), platform_notes=dict(platform_notes or {}))
+                policy=load_policy(config.policy_file, config.tz), platform_notes=dict(platform_notes or {}),
+                forget_notes=dict(forget_notes or {}))
 
 
 def make_routers() -> list[Router]:

@@ -30,6 +30,8 @@ class Deps:
     policy: DeadlinePolicy
     # Channel name → msgid saying what that platform can see about a sender (reporter wizard).
     platform_notes: Mapping[str, str] = field(default_factory=dict)
+    # Channel name → msgid saying what /forget can and cannot remove on that platform.
+    forget_notes: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for f in fields(self):

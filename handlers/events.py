@@ -82,6 +82,10 @@ class Reply(BaseModel):
     files: list[OutboundFile] = Field(default_factory=list)
     # Replace the message whose button was pressed, where the platform can.
     edit: bool = False
+    # Before showing this reply, remove from the chat the messages the channel can still
+    # remove (its own answers, the receipt among them). Channels that cannot, ignore it; the
+    # text says plainly what is left.
+    delete_recent: bool = False
 
     def flat_buttons(self) -> list[Button]:
         return [b for row in self.buttons for b in row]

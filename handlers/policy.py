@@ -10,13 +10,13 @@ role or escalation target stops start-up with the key named.
 from __future__ import annotations
 
 import tomllib
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from handlers.workdays import add_working_days
+from handlers.workdays import Calendar, add_working_days, calendar_from
 
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "storage" / "policy" / "default.toml"
 
@@ -112,10 +112,41 @@ class CheckBack(BaseModel):
     later_working_days: int = Field(default=10, ge=1)  # later stages: this long from now
 
 
+class HolidayYear(BaseModel):
+    """``[holidays.YEAR]``: the State Council's notice for a year. ``off``: the public holidays
+    (every day off, weekends within them included or not); ``on``: the make-up working days (调休),
+    weekend days that are worked."""
+
+    model_config = ConfigDict(extra="forbid")
+    off: list[date] = Field(default_factory=list)
+    on: list[date] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _days(self) -> HolidayYear:
+        both = set(self.off) & set(self.on)
+        if both:
+            raise ValueError(f"{min(both).isoformat()} is both off and on")
+        weekdays = [d for d in self.on if d.weekday() < 5]
+        if weekdays:
+            raise ValueError(f"on: {weekdays[0].isoformat()} is a weekday already; list only weekend days "
+                             "that are worked")
+        return self
+
+
 class PolicyFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kinds: dict[str, Kind]
     check_back: CheckBack = Field(default_factory=CheckBack)
+    holidays: dict[int, HolidayYear] = Field(default_factory=dict)
+
+    @field_validator("holidays")
+    @classmethod
+    def _in_their_year(cls, v: dict[int, HolidayYear]) -> dict[int, HolidayYear]:
+        for year, days in v.items():
+            for d in (*days.off, *days.on):
+                if d.year != year:
+                    raise ValueError(f"{year}: {d.isoformat()} is not in {year}")
+        return v
 
     @model_validator(mode="after")
     def _refs(self) -> PolicyFile:
@@ -131,18 +162,20 @@ class DeadlinePolicy:
         self.kinds = data.kinds
         self.check_back = data.check_back
         self.tz = tz
+        # Working days: the file's holiday tables first, then the library's data.
+        self.calendar: Calendar = calendar_from({y: (h.off, h.on) for y, h in data.holidays.items()})
 
     def kind(self, name: str) -> Kind | None:
         return self.kinds.get(name)
 
     def due(self, kind: str, start: datetime) -> datetime:
         """The one computation of a due date: ``working_days`` of ``kind`` after ``start``."""
-        return add_working_days(start, self.kinds[kind].working_days, self.tz)
+        return add_working_days(start, self.kinds[kind].working_days, self.tz, self.calendar)
 
     def shift(self, due: datetime, working_days: int) -> datetime:
         """A due date moved by whole working days: an approved extension (延期), or the working
         days a suspension (中止) stood still."""
-        return add_working_days(due, working_days, self.tz) if working_days > 0 else due
+        return add_working_days(due, working_days, self.tz, self.calendar) if working_days > 0 else due
 
     def started_by(self, trigger: str, *, source: str | None = None, named: bool = False,
                    member_role: str | None = None) -> list[tuple[str, Kind]]:
@@ -175,8 +208,8 @@ class DeadlinePolicy:
             when = self.due(cb.until, since)
             if when >= now:
                 return when
-            return add_working_days(now, cb.overdue_working_days, self.tz)
-        return add_working_days(now, cb.later_working_days, self.tz)
+            return add_working_days(now, cb.overdue_working_days, self.tz, self.calendar)
+        return add_working_days(now, cb.later_working_days, self.tz, self.calendar)
 
 
 def load_policy(path: Path | None, tz: ZoneInfo) -> DeadlinePolicy:

@@ -31,6 +31,9 @@ class CommandSpec:
     order: int = 100
     # N_()-marked syntax shown by /help ("/status [today|week|month|dates]"); never on a button.
     usage: str | None = None
+    # Listed in the /start greeting; False keeps a command to /help (e.g. /bind, a staff note
+    # that citizens need not see when they first arrive).
+    on_start: bool = True
 
     def allowed(self, actor: Actor) -> bool:
         if self.audience is Audience.staff and not actor.is_staff:
@@ -143,12 +146,13 @@ class Router:
         order: int = 100,
         aliases: tuple[str, ...] = (),
         usage: str | None = None,
+        on_start: bool = True,
     ) -> Callable[[CommandHandler], CommandHandler]:
         def deco(fn: CommandHandler) -> CommandHandler:
             for n in (name, *aliases):
                 self.commands[n] = CommandSpec(
                     n, fn, help if n == name else None, audience, frozenset(roles), menu and n == name, order,
-                    usage if n == name else None,
+                    usage if n == name else None, on_start,
                 )
             return fn
 

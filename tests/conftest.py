@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import DEMO_ORG
-from bot.channels.registry import platform_notes
+from bot.channels.registry import forget_notes, platform_notes
 from handlers.app import make_deps, make_dispatcher
 from handlers.clock import ManualClock
 from handlers.config import Config
@@ -138,7 +138,8 @@ async def deps(demo_db_url: str, clock: ManualClock) -> AsyncIterator[Deps]:
     """Dependencies on a demo-organisation database."""
     engine = make_engine(demo_db_url)
     cfg = make_config(demo_db_url)
-    yield make_deps(cfg, make_sessionmaker(engine), clock, Sealer(cfg.keyring), platform_notes=platform_notes())
+    yield make_deps(cfg, make_sessionmaker(engine), clock, Sealer(cfg.keyring), platform_notes=platform_notes(),
+                    forget_notes=forget_notes())
     await engine.dispose()
 
 

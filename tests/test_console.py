@@ -48,3 +48,27 @@ async def test_console_attach_missing_file_is_explained(dispatcher, tmp_path) ->
 def _next(lines) -> str:  # type: ignore[no-untyped-def]
     line = next(lines, None)
     return "" if line is None else line + "\n"
+
+
+async def test_log_lines_never_appear_inside_the_console_chat(dispatcher) -> None:
+    import logging
+
+    out = io.StringIO()
+    terminal = logging.StreamHandler(out)  # logs written to the same terminal as the chat
+    root = logging.getLogger()
+    root.addHandler(terminal)
+    try:
+        lines = iter(["/help", "/report", "/quit"])
+
+        def read_line() -> str:
+            logging.getLogger("lianzu.test").warning("a log line during the chat")
+            return _next(lines)
+
+        await ConsoleChannel(dispatcher, out=out).run(read_line=read_line)
+    finally:
+        root.removeHandler(terminal)
+    text = out.getvalue()
+    chat, _sep, after = text.rpartition("you> ")
+    assert "a log line" not in chat and "第1步" in chat
+    assert after.count("a log line during the chat") >= 3  # written once the chat ended
+    assert terminal not in root.handlers

@@ -76,3 +76,6 @@ class ChannelSpec:
     limits: Callable[[Settings], Limits] | None = None
     # The channel's own ``LIANZU_…`` settings: a pydantic model that ``Settings`` extends.
     settings: type[BaseModel] | None = None
+    # What /forget can and cannot remove from a chat on this platform: an ``N_()``-marked msgid
+    # (None: the generic words of ``handlers.reporter.forget``).
+    forget_note: str | None = None

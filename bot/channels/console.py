@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from bot.channels.base import ChannelSpec
+from bot.logs import logs_held_back
 from handlers.dispatcher import Dispatcher
 from handlers.events import InboundEvent, InboundFile, Reply, Sender
 from handlers.i18n import N_
@@ -128,7 +129,12 @@ class ConsoleChannel:
                 if not line:
                     return
 
-        threading.Thread(target=pump, name="console-input", daemon=True).start()
+        # Log lines wait until the chat ends: they never appear inside it.
+        with logs_held_back(sys.stdout, sys.stderr, self.out):
+            threading.Thread(target=pump, name="console-input", daemon=True).start()
+            await self._chat(lines)
+
+    async def _chat(self, lines: asyncio.Queue[str]) -> None:
         self.out.write("Lianzu console. /help for commands, /as LOGIN to act as staff, /quit to leave.\n"
                        "联组 控制台。/help 查看命令，/as 登录名 以工作人员身份操作，/quit 退出。\n\n")
         await self.handle_line("/start")
@@ -175,4 +181,6 @@ SPEC = ChannelSpec(
     start=start,
     platform_note=N_("This terminal is operated locally; nothing about you is recorded."),
     settings=ConsoleSettings,
+    forget_note=N_("I cannot clear this terminal: close the window or clear the screen yourself, and delete any "
+                   "copy of the conversation you made."),
 )

@@ -31,3 +31,8 @@ def delivery_limits(settings: Settings, specs: Iterable[ChannelSpec] | None = No
 def platform_notes(specs: Iterable[ChannelSpec] | None = None) -> dict[str, str]:
     """Channel name → msgid of what its platform can see about a sender (for the tip wizard)."""
     return {c.name: c.platform_note for c in (CHANNELS if specs is None else specs)}
+
+
+def forget_notes(specs: Iterable[ChannelSpec] | None = None) -> dict[str, str]:
+    """Channel name → msgid of what /forget can and cannot remove there."""
+    return {c.name: c.forget_note for c in (CHANNELS if specs is None else specs) if c.forget_note}

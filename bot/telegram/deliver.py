@@ -7,6 +7,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 
+from bot.telegram.history import MESSAGES, ChatMessages
 from bot.telegram.render import keyboard, text_parts
 from handlers.events import Reply
 
@@ -14,7 +15,11 @@ from handlers.events import Reply
 _EDIT_IMPOSSIBLE = ("message to edit not found", "message can't be edited", "message_id_invalid")
 
 
-async def deliver(bot: Bot, chat_id: int | str, reply: Reply, *, edit_message_id: int | None = None) -> None:
+async def deliver(bot: Bot, chat_id: int | str, reply: Reply, *, edit_message_id: int | None = None,
+                  history: ChatMessages = MESSAGES) -> None:
+    if reply.delete_recent:
+        await delete_recent(bot, chat_id, history)
+        edit_message_id = None  # the pressed message is gone
     parts = text_parts(reply.text)
     markup = keyboard(reply)
     if not parts and markup is not None:
@@ -25,13 +30,28 @@ async def deliver(bot: Bot, chat_id: int | str, reply: Reply, *, edit_message_id
         if i == 0 and edit_message_id is not None:
             if await _edit(bot, chat_id, edit_message_id, part, kb):
                 continue
-        await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, reply_markup=kb)
+        sent = await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, reply_markup=kb)
+        history.add(chat_id, sent.message_id)
     for f in reply.files:
         upload = BufferedInputFile(f.data, filename=f.filename)
         if f.kind == "photo":
-            await bot.send_photo(chat_id, upload)
+            sent = await bot.send_photo(chat_id, upload)
         else:
-            await bot.send_document(chat_id, upload)
+            sent = await bot.send_document(chat_id, upload)
+        history.add(chat_id, sent.message_id)
+
+
+async def delete_recent(bot: Bot, chat_id: int | str, history: ChatMessages = MESSAGES) -> int:
+    """Deletes the messages held for the chat (the bot's, and the person's in a private chat);
+    returns how many went. Ones Telegram refuses (too old, already gone) are skipped."""
+    deleted = 0
+    for message_id in history.take(chat_id):
+        try:
+            if await bot.delete_message(chat_id, message_id):
+                deleted += 1
+        except TelegramBadRequest:
+            continue
+    return deleted
 
 
 async def _edit(bot: Bot, chat_id: int | str, message_id: int, text: str, kb: InlineKeyboardMarkup | None) -> bool:

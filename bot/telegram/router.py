@@ -12,6 +12,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.types import CallbackQuery, Message
 
 from bot.telegram.deliver import deliver
+from bot.telegram.history import MESSAGES
 from bot.telegram.middleware import EVENT_KEY
 from handlers.dispatcher import Dispatcher
 from handlers.events import InboundEvent, Reply
@@ -28,6 +29,8 @@ def make_router(dispatcher: Dispatcher) -> Router:
     @router.message()
     async def on_message(message: Message, bot: Bot, **data: Any) -> None:
         event: InboundEvent = data[EVENT_KEY]
+        if message.chat.type == "private":  # a bot may delete a person's messages only there
+            MESSAGES.add(message.chat.id, message.message_id)
         replies = await dispatcher.handle(event)
         await _answer(bot, message.chat.id, replies)
 

@@ -50,4 +50,7 @@ SPEC = ChannelSpec(
     platform_note=N_("Telegram itself can see that your account wrote to this bot, but not what we store."),
     limits=limits,
     settings=TelegramSettings,
+    forget_note=N_("On Telegram I delete my messages in this chat, the receipt among them, and the messages you "
+                   "sent me. Telegram only lets me delete messages from the last 48 hours: delete the chat "
+                   "yourself as well (“Delete chat” in the chat menu), on every device you use."),
 )

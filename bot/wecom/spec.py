@@ -55,4 +55,7 @@ SPEC = ChannelSpec(
     platform_note=N_("Your enterprise's WeCom administrators may be able to see that you wrote to this app."),
     limits=limits,
     settings=WeComSettings,
+    forget_note=N_("WeCom does not let me delete messages: please delete this conversation yourself. Your "
+                   "enterprise's WeCom administrators may keep copies of the messages in their records, which "
+                   "neither you nor I can remove."),
 )

@@ -234,7 +234,7 @@ def make_router() -> Router:
     r.add_conversation(evidence.ADD_MATERIAL)
     staff_only, leads = Audience.staff, (Role.lead, Role.supervisor, Role.admin)
     r.command("bind", help=N_("Staff: link this chat to your account with the code from your administrator"),
-              audience=Audience.anyone, order=60)(bind)
+              audience=Audience.anyone, order=60, on_start=False)(bind)
     r.command("unbind", help=N_("Unlink this chat from your staff account"), audience=staff_only, order=61)(unbind)
     r.command("my", help=N_("My open cases"), audience=staff_only, order=20, menu=True)(my)
     r.command("case", help=N_("Show a case"), usage=N_("/case REFERENCE"), audience=staff_only, order=21)(case_cmd)

@@ -131,7 +131,7 @@ async def resume(uow: UnitOfWork, staff: Staff, case: Case) -> int:
     if case.suspended_at is None:
         raise service.Problem("not_suspended")
     now = uow.now()
-    days = max(0, working_days_between(case.suspended_at, now, uow.policy.tz))
+    days = max(0, working_days_between(case.suspended_at, now, uow.policy.tz, uow.policy.calendar))
     await shift_open_deadlines(uow, case, days)
     req = await uow.session.scalar(select(CaseRequest).where(
         CaseRequest.case_id == case.id, CaseRequest.kind == "suspension", CaseRequest.status == "approved",

@@ -32,7 +32,7 @@ def make_router() -> Router:
                 "commission. You can report a problem here, with your name or anonymously, and later check "
                 "on it with your receipt. What would you like to do?"
             )
-        ctx.reply(text + "\n\n" + _help_lines(ctx), buttons=ctx.dispatcher.menu_buttons(ctx))
+        ctx.reply(text + "\n\n" + _help_lines(ctx, start=True), buttons=ctx.dispatcher.menu_buttons(ctx))
 
     @router.command("help", help=N_("List the commands"), order=80, menu=True)
     async def help_(ctx: Context, args: str) -> None:
@@ -71,9 +71,12 @@ def make_router() -> Router:
     return router
 
 
-def _help_lines(ctx: Context) -> str:
+def _help_lines(ctx: Context, *, start: bool = False) -> str:
+    """The commands this person may use; the /start greeting leaves out those kept to /help."""
     lines = [ctx._("Commands:")]
     for spec in ctx.dispatcher.visible_commands(ctx):
+        if start and not spec.on_start:
+            continue
         usage = ctx._(spec.usage) if spec.usage else f"/{spec.name}"
         lines.append(labelled(ctx._, usage, (ctx._(spec.help) if spec.help else "")))
     return "\n".join(lines)

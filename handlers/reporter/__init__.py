@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from handlers.context import Context
 from handlers.i18n import N_
+from handlers.reporter import forget
 from handlers.reporter.followup import CheckConversation
 from handlers.reporter.tips import purge_orphan_attachments
 from handlers.reporter.wizard import ReportConversation
@@ -41,4 +42,8 @@ def make_router() -> Router:
             return
         await check.begin(ctx, args)
 
+    # Listed for outside people; staff may use it too. The wizard offers it under the receipt.
+    router.command("forget", help=N_("Remove this conversation from the chat"), audience=Audience.public,
+                   order=12)(forget.ask)
+    router.action(forget.ACTION)(forget.on_press)
     return router

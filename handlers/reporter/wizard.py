@@ -14,6 +14,7 @@ from handlers.dispatcher import draft_ttl
 from handlers.events import Button
 from handlers.i18n import N_
 from handlers.reporter import receipts
+from handlers.reporter.forget import forget_button
 from handlers.reporter.media import RejectedFile, clean_file
 from handlers.reporter.tips import Draft, drop_draft_attachments, store_attachment, submit
 from handlers.router import Conversation, Step
@@ -76,7 +77,9 @@ class ReportConversation(Conversation):
         ctx.state.data = {"files": []}
         ctx.reply(
             ctx._("Thank you for coming forward. I will ask a few questions, one at a time. You can go back or "
-                  "cancel at any step, and nothing is kept until you confirm at the end.")
+                  "cancel at any step, and nothing is kept until you confirm at the end.") + "\n"
+            + ctx._("To stay safe, use a phone and an account that are not tied to your work, and keep the receipt "
+                    "you get at the end to yourself: it is the only key to your report.")
         )
         await self.ask(ctx, S.about)
 
@@ -317,7 +320,9 @@ class ReportConversation(Conversation):
         else:
             text += "\n\n" + _("We will tell you when your report has been accepted. You can also check at any "
                                "time with /check and your receipt.")
-        ctx.reply(text)
+        text += "\n\n" + _("Once you have written the receipt down, you can remove this conversation from the "
+                           "chat (or send /forget later).")
+        ctx.reply(text, buttons=[[forget_button(ctx)]])
 
     async def _need_text(self, ctx: Context) -> None:
         ctx.reply(ctx._("I did not receive any text. Please type your answer, or use the buttons."))

@@ -70,11 +70,32 @@ async def digest_for(uow: UnitOfWork, staff: Staff, _: Gettext, anchor: audit.An
                                                             kind="photo")])
 
 
+# How far ahead the digest looks for days whose holidays nobody has given.
+HOLIDAY_LOOKAHEAD_DAYS = 60
+
+
+def holiday_warning(uow: UnitOfWork, _: Gettext) -> str | None:
+    """For administrators: the coming days fall in a year without holiday data, so deadlines
+    there count weekends only until the year's notice is added to the policy file."""
+    years = uow.policy.calendar.uncovered_years(uow.now().astimezone(uow.config.tz).date(), HOLIDAY_LOOKAHEAD_DAYS)
+    if not years:
+        return None
+    return _("Holiday calendar: the next {days} days include {years}, for which no public holidays or make-up "
+             "working days are known, so deadlines there count weekends only. Please add the State Council's "
+             "notice for that year to the deadline policy file ([holidays.YEAR]).").format(
+        days=HOLIDAY_LOOKAHEAD_DAYS, years="、".join(str(y) for y in years))
+
+
 async def send_digests(uow: UnitOfWork) -> int:
-    """Queue today's digest for every supervisor and lead who has a bound chat; once per day each."""
+    """Queue today's digest for every supervisor and lead who has a bound chat; once per day each.
+    Administrators also get the holiday-calendar warning while one is due (in their digest, or
+    alone if they get none)."""
     session, now, config = uow.session, uow.now(), uow.config
-    ids = sorted(set((await session.scalars(select(StaffRole.staff_id).where(
-        StaffRole.role.in_((Role.supervisor.value, Role.lead.value))))).all()))
+    admins = set((await session.scalars(select(StaffRole.staff_id).where(
+        StaffRole.role == Role.admin.value))).all())
+    readers = set((await session.scalars(select(StaffRole.staff_id).where(
+        StaffRole.role.in_((Role.supervisor.value, Role.lead.value))))).all())
+    ids = sorted(readers | admins)
     bound = set((await session.scalars(select(ChatIdentity.staff_id).where(ChatIdentity.staff_id.in_(ids),
                                                                             ChatIdentity.blocked_at.is_(None)))).all())
     day = now.astimezone(config.tz).date().isoformat()
@@ -87,7 +108,10 @@ async def send_digests(uow: UnitOfWork) -> int:
         if staff is None or not staff.active:
             continue
         _ = gettext_for(staff.language or config.default_language)
-        reply = await digest_for(uow, staff, _, anchor)
+        reply = await digest_for(uow, staff, _, anchor) if sid in readers else None
+        warning = holiday_warning(uow, _) if sid in admins else None
+        if warning:
+            reply = reply.model_copy(update={"text": reply.text + "\n\n" + warning}) if reply else Reply(text=warning)
         if reply is None:
             continue
         rows = await uow.outbox.to_staff(sid, _ready(reply), kind="digest", dedupe_key=f"digest:{day}:{sid}")

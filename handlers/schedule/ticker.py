@@ -139,7 +139,7 @@ REMIND_AT = time(9, 0)  # reminders go out at the start of the working day
 def reminder_time(due: datetime, n: int, uow: UnitOfWork) -> datetime:
     """09:00 local on the n-th working day before the deadline's day (n = 0: that day)."""
     tz = uow.policy.tz
-    day = subtract_working_days(due, n, tz).astimezone(tz).date()
+    day = subtract_working_days(due, n, tz, uow.policy.calendar).astimezone(tz).date()
     return datetime.combine(day, REMIND_AT, tzinfo=tz).astimezone(UTC)
 
 
@@ -192,7 +192,7 @@ async def _ladder(uow: UnitOfWork, target: Target, rule: Kind, level: int) -> tu
 
 async def _escalate(uow: UnitOfWork, d: Deadline, target: Target, rule: Kind, now: datetime) -> int:
     if d.last_escalated_at is not None and now < add_working_days(d.last_escalated_at, rule.escalate_every - 1,
-                                                                  uow.policy.tz):
+                                                                  uow.policy.tz, uow.policy.calendar):
         return 0  # once per interval
     level = d.escalation_level
     to, recipients, passed = await _ladder(uow, target, rule, level)

@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.telegram.history import MESSAGES
 from bot.telegram.service import TelegramService
 from bot.telegram.webhook import SECRET_HEADER
 from bot.web import WebServer
@@ -24,6 +25,7 @@ WEBHOOK_PATH = "/telegram/webhook"
 @pytest.fixture
 async def standin() -> AsyncIterator[BotAPIStandIn]:
     s = BotAPIStandIn()
+    MESSAGES.clear()  # message ids the bot remembers belong to one stand-in
     await s.start()
     yield s
     await s.stop()
@@ -40,6 +42,9 @@ class Running:
 
     async def deliver(self, update: dict[str, Any], *, secret: str | None = WEBHOOK_SECRET) -> int:
         """Hands one update to the bot and returns when it has been processed."""
+        if "message" in update:
+            m = update["message"]
+            self.standin.incoming.add((int(m["chat"]["id"]), int(m["message_id"])))
         if self.web is None:
             uid = self.standin.push(update)
             # Polling handles one update at a time; asking for the next offset means done.

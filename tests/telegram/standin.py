@@ -39,6 +39,10 @@ class BotAPIStandIn:
         # (chat_id, message_id) → {"text": …, "reply_markup": …}
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.files: dict[str, tuple[str, bytes]] = {}
+        # (chat_id, message_id) of messages people sent (Running.deliver notes them) and of
+        # every message deleted through deleteMessage.
+        self.incoming: set[tuple[int, int]] = set()
+        self.deleted: list[tuple[int, int]] = []
         self.blocked: set[int] = set()
         self.fail_next: dict[str, tuple[int, str, dict[str, Any] | None]] = {}
         self.webhook: dict[str, Any] | None = None
@@ -181,6 +185,17 @@ class BotAPIStandIn:
         self.messages[key] = {"text": p.get("text", ""), **_markup(p)}
         return self._ok({"message_id": key[1], "date": self.date, "chat": {"id": key[0], "type": "private"},
                          "text": p.get("text", "")})
+
+    async def m_deleteMessage(self, p: dict[str, Any], f: dict) -> web.Response:  # type: ignore[type-arg]
+        key = (int(p["chat_id"]), int(p["message_id"]))
+        if key in self.messages:
+            del self.messages[key]
+        elif key in self.incoming:
+            self.incoming.discard(key)
+        else:
+            return self._error(400, "Bad Request: message to delete not found")
+        self.deleted.append(key)
+        return self._ok(True)
 
     async def m_answerCallbackQuery(self, p: dict[str, Any], f: dict) -> web.Response:  # type: ignore[type-arg]
         return self._ok(True)

@@ -228,3 +228,22 @@ async def test_a_named_reporter_on_telegram_gets_the_teams_question_pushed(tg: R
     pushed = tg.standin.shown_in(4100)[shown:]
     assert pushed, "the question notice reached the named reporter's Telegram chat"
     assert "/check" in "".join(pushed) and "具体金额是多少" not in "".join(pushed)  # read with the receipt
+
+
+async def test_forget_deletes_the_bots_messages_including_the_receipt(tg: Running, deps: Deps) -> None:
+    p = tg.phone(7001)
+    receipt = await tg_anonymous_tip(p, tg)
+    grouped = " ".join(receipt[i:i + 4] for i in range(0, 16, 4))
+    chat = tg.standin
+    receipt_mid = next(mid for (c, mid), m in chat.messages.items() if c == 7001 and grouped in m.get("text", ""))
+    bot_mids = {mid for (c, mid) in chat.messages if c == 7001}
+    said = {mid for (c, mid) in chat.incoming if c == 7001}
+    await p.press(N_("Remove this conversation"))
+    texts = await p.press(N_("I have written it down: remove"))
+    deleted = {mid for (c, mid) in chat.deleted if c == 7001}
+    assert receipt_mid in deleted and bot_mids <= deleted and said <= deleted
+    # What is left is the last answer alone, saying what Telegram does not let the bot remove.
+    left = [m["text"] for (c, _mid), m in chat.messages.items() if c == 7001]
+    assert left == texts and "48" in texts[-1] and grouped not in texts[-1]
+    async with deps.sessionmaker() as s:
+        assert (await s.scalars(select(Tip))).one() is not None  # the report itself stays

@@ -96,3 +96,36 @@ async def test_long_texts_are_split_at_2048_bytes(wecom: WeCom) -> None:
     parts = wecom.api.texts_to("u3")
     assert len(parts) >= 3 and all(len(p.encode()) <= 2048 for p in parts)
     assert "".join(parts) == "举报" * 1500
+
+
+async def test_long_answers_are_split_between_lines_and_never_open_with_a_lone_heading(wecom: WeCom) -> None:
+    from handlers.events import Reply
+
+    rows = [f"LZ2026{i:04d}：已受理，省公安厅交通警察总队，承办人张某某" for i in range(120)]
+    text = "工作概况（本周）\n\n" + "\n".join(rows)
+    await wecom.channel.send("u4", Reply(text=text))
+    parts = wecom.api.texts_to("u4")
+    assert len(parts) >= 3 and all(len(p.encode()) <= 2048 for p in parts)
+    assert all(line in rows or line in ("工作概况（本周）", "") for p in parts for line in p.splitlines())
+    assert [line for p in parts for line in p.splitlines() if line.startswith("LZ")] == rows
+    # A heading and a paragraph longer than one message: the heading goes with its start,
+    # and the paragraph is cut after a sentence.
+    paragraph = "他利用职务便利收受好处费，金额较大。" * 120
+    await wecom.channel.send("u5", Reply(text="您的回执：\n\n" + paragraph))
+    parts = wecom.api.texts_to("u5")
+    assert len(parts) >= 2 and parts[0].startswith("您的回执：") and len(parts[0].splitlines()) > 1
+    assert all(p.endswith("。") for p in parts) and "".join(p.splitlines()[-1] for p in parts) == paragraph
+
+
+async def test_start_does_not_show_bind_to_citizens_but_help_keeps_it(wecom: WeCom) -> None:
+    start = "\n".join(await wecom.say("citizen", "/start"))
+    assert "/bind" not in start
+    assert "/bind" in "\n".join(await wecom.say("citizen", "/help"))
+
+
+async def test_forget_on_wecom_says_plainly_what_it_cannot_remove(wecom: WeCom) -> None:
+    await wecom.say("citizen2", "/lang zh")
+    texts = await wecom.say("citizen2", "/forget")
+    assert "企业微信不允许我删除消息" in texts[-1] and "1. 已记下，确认清除" in texts[-1]
+    texts = await wecom.say("citizen2", "1")
+    assert texts[-1].startswith("已清除") and "管理员" in texts[-1]
