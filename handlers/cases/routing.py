@@ -27,6 +27,7 @@ from storage.models import (
     Office,
     Role,
     Staff,
+    StaffRole,
     Unit,
     office_units,
 )
@@ -40,6 +41,18 @@ class Exclusion:
     login: str
     name: str
     reasons: list[str]
+
+
+@dataclass(frozen=True)
+class Person:
+    """What a proposal needs to know of a candidate."""
+
+    id: int
+    login: str
+    name: str
+    office_id: int | None
+    home_region_id: int | None
+    roles: set[Role] = field(hash=False)
 
 
 @dataclass
@@ -115,7 +128,7 @@ async def staff_conflicts(session: AsyncSession, staff: Staff, case: Case, *, pe
 
 
 async def group_conflicts(session: AsyncSession, case: Case, among: Any, *, people: str | None,
-                          recent: set[int]) -> Callable[[Staff], list[str]]:
+                          recent: set[int]) -> Callable[[Person], list[str]]:
     """:func:`handlers.access.conflict_reasons` (plus rotation) for every person ``among``
     selects, with a fixed number of indexed queries; the reasons, in the same order, for one
     person. ``test_routing_batched`` holds it to the per-person check."""
@@ -137,7 +150,7 @@ async def group_conflicts(session: AsyncSession, case: Case, among: Any, *, peop
                                                       ConflictDeclaration.person_name.is_not(None))):
             names.setdefault(sid, []).append(name)
 
-    def reasons(staff: Staff) -> list[str]:
+    def reasons(staff: Person) -> list[str]:
         out = []
         if staff.office_id is not None and staff.office_id in stationed_offices:
             out.append("stationed")
@@ -167,13 +180,18 @@ async def propose(uow: UnitOfWork, case: Case) -> Proposal:
     in_group = (select(Staff.id).join(Office, Office.id == Staff.office_id)
                 .where(Office.joint_group_id == case.joint_group_id, Staff.active.is_(True)))
     load = await open_workload(session, in_group)
-    candidates = (await session.scalars(
-        select(Staff).join(Office, Office.id == Staff.office_id)
-        .where(Office.joint_group_id == case.joint_group_id, Staff.active.is_(True)).order_by(Staff.id)
-    )).all()
+    # Plain rows, not entities: a group may have thousands of people.
+    roles: dict[int, set[Role]] = {}
+    for sid, role in await session.execute(select(StaffRole.staff_id, StaffRole.role).where(StaffRole.staff_id.in_(in_group))):
+        roles.setdefault(sid, set()).add(Role(role))
+    candidates = [Person(sid, login, name, office_id, home, roles.get(sid, set())) for sid, login, name, office_id, home
+                  in await session.execute(
+                      select(Staff.id, Staff.login, Staff.name, Staff.office_id, Staff.home_region_id)
+                      .join(Office, Office.id == Staff.office_id)
+                      .where(Office.joint_group_id == case.joint_group_id, Staff.active.is_(True)).order_by(Staff.id))]
     conflicts = await group_conflicts(session, case, in_group, people=people, recent=recent)
     proposal = Proposal(case.joint_group_id)
-    eligible: list[Staff] = []
+    eligible: list[Person] = []
     for s in candidates:
         if not (s.roles & {Role.field, Role.lead}):
             continue
