@@ -8,6 +8,7 @@ Local staff (the stationed office's own people) may be added only as liaisons.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,16 +16,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.access import conflict_reasons, people_text
+from handlers.access import case_unit_ids, conflict_reasons, people_text
 from handlers.uow import UnitOfWork
 from storage.models import (
     Assignment,
     AssignmentMember,
     Case,
     CaseState,
+    ConflictDeclaration,
     Office,
     Role,
     Staff,
+    StaffRole,
     Unit,
     office_units,
 )
@@ -38,6 +41,18 @@ class Exclusion:
     login: str
     name: str
     reasons: list[str]
+
+
+@dataclass(frozen=True)
+class Person:
+    """What a proposal needs to know of a candidate."""
+
+    id: int
+    login: str
+    name: str
+    office_id: int | None
+    home_region_id: int | None
+    roles: set[Role] = field(hash=False)
 
 
 @dataclass
@@ -84,14 +99,15 @@ async def route(uow: UnitOfWork, case: Case) -> None:
     await auto_up(uow, case)
 
 
-async def open_workload(session: AsyncSession) -> Counter[int]:
-    rows = await session.execute(
-        select(AssignmentMember.staff_id, func.count())
-        .join(Assignment, Assignment.id == AssignmentMember.assignment_id)
-        .join(Case, Case.id == Assignment.case_id)
-        .where(Assignment.status == "confirmed", Case.state.not_in(CLOSED), AssignmentMember.left_at.is_(None))
-        .group_by(AssignmentMember.staff_id)
-    )
+async def open_workload(session: AsyncSession, among: Any = None) -> Counter[int]:
+    """Open confirmed assignments per person (only of the staff ids ``among`` selects, if given)."""
+    q = (select(AssignmentMember.staff_id, func.count())
+         .join(Assignment, Assignment.id == AssignmentMember.assignment_id)
+         .join(Case, Case.id == Assignment.case_id)
+         .where(Assignment.status == "confirmed", Case.state.not_in(CLOSED), AssignmentMember.left_at.is_(None)))
+    if among is not None:
+        q = q.where(AssignmentMember.staff_id.in_(among))
+    rows = await session.execute(q.group_by(AssignmentMember.staff_id))
     return Counter({sid: n for sid, n in rows})
 
 
@@ -116,6 +132,49 @@ async def staff_conflicts(session: AsyncSession, staff: Staff, case: Case, *, pe
     return reasons
 
 
+async def group_conflicts(session: AsyncSession, case: Case, among: Any, *, people: str | None,
+                          recent: set[int]) -> Callable[[Person], list[str]]:
+    """:func:`handlers.access.conflict_reasons` (plus rotation) for every person ``among``
+    selects, with a fixed number of indexed queries; the reasons, in the same order, for one
+    person. ``test_routing_batched`` holds it to the per-person check."""
+    units = await case_unit_ids(session, case)
+    stationed_offices: set[int] = set()
+    declared_unit: set[int] = set()
+    unit_regions: set[int | None] = set()
+    if units:
+        stationed_offices = set((await session.scalars(
+            select(office_units.c.office_id).where(office_units.c.unit_id.in_(units)))).all())
+        declared_unit = set((await session.scalars(select(ConflictDeclaration.staff_id).where(
+            ConflictDeclaration.unit_id.in_(units), ConflictDeclaration.staff_id.in_(among)))).all())
+        if case.cross_inspection:
+            unit_regions = set((await session.scalars(select(Unit.region_id).where(Unit.id.in_(units)))).all())
+    names: dict[int, list[str]] = {}
+    if people:
+        for sid, name in await session.execute(select(ConflictDeclaration.staff_id, ConflictDeclaration.person_name)
+                                               .where(ConflictDeclaration.staff_id.in_(among),
+                                                      ConflictDeclaration.person_name.is_not(None))):
+            names.setdefault(sid, []).append(name)
+
+    def reasons(staff: Person) -> list[str]:
+        out = []
+        if staff.office_id is not None and staff.office_id in stationed_offices:
+            out.append("stationed")
+        if staff.id in declared_unit:
+            out.append("declared_unit")
+        if case.cross_inspection and staff.home_region_id is not None and units and staff.home_region_id in unit_regions:
+            out.append("home_region")
+        if case.cross_inspection and case.region_id is not None and staff.home_region_id == case.region_id \
+                and "home_region" not in out:
+            out.append("home_region")
+        if people and any(n and n in people for n in names.get(staff.id, [])):
+            out.append("declared_person")
+        if staff.id in recent:
+            out.append("rotation")
+        return out
+
+    return reasons
+
+
 async def propose(uow: UnitOfWork, case: Case) -> Proposal:
     """A lead and members (``team_size`` in all, from the settings), mixed across offices."""
     if case.joint_group_id is None:
@@ -123,17 +182,25 @@ async def propose(uow: UnitOfWork, case: Case) -> Proposal:
     session, team_size = uow.session, uow.config.team_size
     people = await people_text(session, uow.sealer, case)
     recent = await recently_handled(session, case.unit_id, uow.now(), uow.config.rotation_months)
-    load = await open_workload(session)
-    candidates = (await session.scalars(
-        select(Staff).join(Office, Office.id == Staff.office_id)
-        .where(Office.joint_group_id == case.joint_group_id, Staff.active.is_(True)).order_by(Staff.id)
-    )).all()
+    in_group = (select(Staff.id).join(Office, Office.id == Staff.office_id)
+                .where(Office.joint_group_id == case.joint_group_id, Staff.active.is_(True)))
+    load = await open_workload(session, in_group)
+    # Plain rows, not entities: a group may have thousands of people.
+    roles: dict[int, set[Role]] = {}
+    for sid, role in await session.execute(select(StaffRole.staff_id, StaffRole.role).where(StaffRole.staff_id.in_(in_group))):
+        roles.setdefault(sid, set()).add(Role(role))
+    candidates = [Person(sid, login, name, office_id, home, roles.get(sid, set())) for sid, login, name, office_id, home
+                  in await session.execute(
+                      select(Staff.id, Staff.login, Staff.name, Staff.office_id, Staff.home_region_id)
+                      .join(Office, Office.id == Staff.office_id)
+                      .where(Office.joint_group_id == case.joint_group_id, Staff.active.is_(True)).order_by(Staff.id))]
+    conflicts = await group_conflicts(session, case, in_group, people=people, recent=recent)
     proposal = Proposal(case.joint_group_id)
-    eligible: list[Staff] = []
+    eligible: list[Person] = []
     for s in candidates:
         if not (s.roles & {Role.field, Role.lead}):
             continue
-        reasons = await staff_conflicts(session, s, case, people=people, recent=recent)
+        reasons = conflicts(s)
         if reasons:
             proposal.exclusions.append(Exclusion(s.id, s.login, s.name, reasons))
         else:

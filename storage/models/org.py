@@ -15,7 +15,7 @@ office_units = Table(
     "office_units",
     Base.metadata,
     Column("office_id", ForeignKey("offices.id", ondelete="CASCADE"), primary_key=True),
-    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 
@@ -58,7 +58,7 @@ class Office(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    joint_group_id: Mapped[int | None] = mapped_column(ForeignKey("joint_groups.id"))
+    joint_group_id: Mapped[int | None] = mapped_column(ForeignKey("joint_groups.id"), index=True)
 
     joint_group: Mapped[JointGroup | None] = relationship(back_populates="offices")
     units: Mapped[list[Unit]] = relationship(secondary=office_units, back_populates="offices")
@@ -69,7 +69,7 @@ class Staff(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     login: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"), index=True)
     home_region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
     language: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(default=True)

@@ -1,0 +1,155 @@
+"""The batched team proposal (a fixed number of queries) proposes exactly what the per-person
+check did, with the same exclusions and reasons, on the demo organisation and on random ones."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from handlers.cases import routing
+from handlers.deps import Deps
+from storage.models import (
+    Assignment,
+    AssignmentMember,
+    Case,
+    ConflictDeclaration,
+    JointGroup,
+    Office,
+    Region,
+    Role,
+    Staff,
+    StaffRole,
+    Tip,
+    Unit,
+)
+
+NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+PEOPLE = ["王某某", "李某", "赵某"]
+
+
+async def reference(uow, case: Case) -> routing.Proposal:  # type: ignore[no-untyped-def]
+    """The proposal as it was computed before: one person at a time, the whole organisation's load."""
+    if case.joint_group_id is None:
+        return routing.Proposal(None, problem="no_group")
+    session, team_size = uow.session, uow.config.team_size
+    people = await routing.people_text(session, uow.sealer, case)
+    recent = await routing.recently_handled(session, case.unit_id, uow.now(), uow.config.rotation_months)
+    load = await routing.open_workload(session)
+    candidates = (await session.scalars(
+        select(Staff).join(Office, Office.id == Staff.office_id)
+        .where(Office.joint_group_id == case.joint_group_id, Staff.active.is_(True)).order_by(Staff.id))).all()
+    proposal = routing.Proposal(case.joint_group_id)
+    eligible = []
+    for s in candidates:
+        if not (s.roles & {Role.field, Role.lead}):
+            continue
+        reasons = await routing.staff_conflicts(session, s, case, people=people, recent=recent)
+        if reasons:
+            proposal.exclusions.append(routing.Exclusion(s.id, s.login, s.name, reasons))
+        else:
+            eligible.append(s)
+    eligible.sort(key=lambda s: (load[s.id], s.id))
+    leads = [s for s in eligible if Role.lead in s.roles]
+    if not leads or len(eligible) < 2:
+        proposal.problem = "no_team"
+        return proposal
+    lead = leads[0]
+    eligible = [s for s in eligible if s is not lead]
+    eligible.sort(key=lambda s: (load[s.id], Role.lead in s.roles, s.id))
+    team, offices = [lead], {lead.office_id}
+    for s in eligible:
+        if len(team) >= team_size:
+            break
+        if s not in team and s.office_id not in offices:
+            team.append(s)
+            offices.add(s.office_id)
+    for s in eligible:
+        if len(team) >= team_size:
+            break
+        if s not in team:
+            team.append(s)
+    proposal.lead_id, proposal.member_ids = lead.id, [s.id for s in team[1:]]
+    return proposal
+
+
+async def compare(deps: Deps, case_ids: list[int]) -> tuple[int, set[str]]:
+    checked, reasons = 0, set()
+    async with deps.begin() as uow:
+        for cid in case_ids:
+            case = await uow.session.get(Case, cid)
+            for cross in (False, True):
+                case.cross_inspection = cross
+                new = (await routing.propose(uow, case)).to_json()
+                assert new == (await reference(uow, case)).to_json(), (cid, cross)
+                reasons |= {r for e in new["exclusions"] for r in e["reasons"]}
+                checked += 1
+    return checked, reasons
+
+
+async def test_the_demo_organisation_gets_the_same_proposals(deps: Deps) -> None:
+    async with deps.begin() as uow:
+        s = uow.session
+        units = (await s.scalars(select(Unit).order_by(Unit.id))).all()
+        ids = []
+        for i, u in enumerate(units):
+            case = Case(reference=f"D-{i}", source="public_report", state="accepted", unit_id=u.id,
+                        region_id=u.region_id, created_at=NOW, updated_at=NOW)
+            await routing.route(uow, case)
+            s.add(case)
+            await s.flush()
+            ids.append(case.id)
+    checked, reasons = await compare(deps, ids)
+    assert checked == 2 * len(ids) > 0 and "stationed" in reasons
+
+
+async def test_random_organisations_get_the_same_proposals(deps: Deps) -> None:
+    rnd = random.Random(15)
+    async with deps.begin() as uow:
+        s = uow.session
+        regions = [Region(code=f"rr{i}", name=f"RR{i}") for i in range(3)]
+        groups = [JointGroup(code=f"rg{i}", name=f"RG{i}") for i in range(3)]
+        s.add_all(regions + groups)
+        await s.flush()
+        offices, units = [], []
+        for i in range(12):
+            us = [Unit(code=f"ru{i}_{k}", name=f"RU{i}{k}", region_id=rnd.choice(regions).id) for k in range(rnd.randint(1, 3))]
+            o = Office(code=f"ro{i}", name=f"RO{i}", joint_group_id=groups[i % 3].id, units=us)
+            s.add(o)
+            offices.append(o)
+            units += us
+        await s.flush()
+        people = []
+        for i in range(150):
+            roles = rnd.sample([Role.field, Role.lead, Role.supervisor], rnd.randint(1, 2))
+            p = Staff(login=f"rs{i}", name=f"RS{i}", office_id=rnd.choice(offices).id,
+                      home_region_id=rnd.choice(regions).id, active=rnd.random() > 0.05,
+                      role_rows=[StaffRole(role=r.value) for r in roles])
+            s.add(p)
+            await s.flush()
+            if rnd.random() < 0.2:
+                s.add(ConflictDeclaration(staff_id=p.id, unit_id=rnd.choice(units).id, kind="relative"))
+            if rnd.random() < 0.2:
+                s.add(ConflictDeclaration(staff_id=p.id, person_name=rnd.choice(PEOPLE), kind="interest"))
+            people.append(p)
+        ids = []
+        for i, u in enumerate(units):
+            key_id, people_enc = uow.sealer.seal_text(rnd.choice(PEOPLE))
+            tip = Tip(anonymous=True, receipt_hash=f"h{i}", unit_id=u.id, key_id=key_id, people_enc=people_enc,
+                      body_enc=people_enc, created_at=NOW)
+            s.add(tip)
+            await s.flush()
+            case = Case(reference=f"X-{i}", source="public_report", state=rnd.choice(["accepted", "assigned"]),
+                        tip_id=tip.id, unit_id=u.id, region_id=rnd.choice(regions).id, created_at=NOW, updated_at=NOW)
+            await routing.route(uow, case)
+            s.add(case)
+            await s.flush()
+            ids.append(case.id)
+            if rnd.random() < 0.5:  # open workload, some of it recent on the unit
+                s.add(Assignment(case_id=case.id, status="confirmed", created_at=NOW, confirmed_at=NOW,
+                                 members=[AssignmentMember(staff_id=m.id, role="member") for m in rnd.sample(people, 3)]))
+        await s.flush()
+    checked, reasons = await compare(deps, ids)
+    assert checked == 2 * len(ids)
+    assert reasons == {"stationed", "declared_unit", "home_region", "declared_person", "rotation"}
