@@ -11,7 +11,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import Sealer
-from storage.models import Attachment, Case, CaseNote, ConversationState, Outbox, Tip, TipMessage, TipQuestion
+from storage.models import (
+    Attachment,
+    Case,
+    CaseNote,
+    ConversationState,
+    Evaluation,
+    Outbox,
+    ProgressReport,
+    Tip,
+    TipMessage,
+    TipQuestion,
+)
 
 # model → (key id column, sealed columns)
 SEALED: list[tuple[Any, str, tuple[str, ...]]] = [
@@ -23,6 +34,8 @@ SEALED: list[tuple[Any, str, tuple[str, ...]]] = [
     (CaseNote, "key_id", ("body_enc",)),
     (ConversationState, "key_id", ("sealed",)),
     (Outbox, "key_id", ("address_enc",)),
+    (ProgressReport, "key_id", ("note_enc", "file_enc")),
+    (Evaluation, "key_id", ("note_enc",)),
 ]
 BATCH = 200
 # Attachments hold up to max_attachment_bytes each (20 MB by default): a batch of 200 could

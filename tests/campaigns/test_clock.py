@@ -34,7 +34,8 @@ async def test_task_deadlines_remind_the_subgroup_lead_and_escalate(deps: Deps, 
         due = min(d.due_at for d in deadlines)
         sup_staff = await s.scalar(select(Staff).where(Staff.login == "sup1"))
         assert sup_staff is not None
-        text = (await digest_for(s, sup_staff, clock.now(), deps.config.tz, zh)).text  # type: ignore[union-attr]
+    async with deps.begin() as uow:
+        text = (await digest_for(uow, sup_staff, zh)).text  # type: ignore[union-attr]
     assert zh("Campaign {ref}: {done} of {n} tasks done, {overdue} overdue").format(
         ref=c.reference, done=0, n=16, overdue=0) in text
     clock.set(due - timedelta(hours=1))
