@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -13,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.channels import registry
 from bot.channels.base import ChannelSpec, OutputChannel, Service
 from bot.settings import Settings
-from bot.web import WebServer
 from handlers.app import make_deps, make_dispatcher
 from handlers.clock import Clock, SystemClock
 from handlers.config import DEMO_KEYS, DEMO_SALT
@@ -21,10 +21,12 @@ from handlers.deps import Deps
 from handlers.dispatcher import Dispatcher
 from storage import migrate
 from storage.crypto import Sealer
-from storage.db import make_engine, make_sessionmaker
+from storage.db import make_engine, make_sessionmaker, private_sqlite_file
 from storage.keys import unknown_key_ids
 from storage.models import Staff
-from storage.orgfile import import_org, load_org_file
+
+if TYPE_CHECKING:
+    from bot.web import WebServer
 
 log = logging.getLogger("lianzu")
 DEMO_ORG = Path(__file__).resolve().parent.parent / "storage" / "demo" / "org-demo.yaml"
@@ -47,6 +49,8 @@ class App:
     def web(self) -> WebServer:
         """The one web server (webhooks, callbacks), created by the first channel that asks;
         it is the first service, so it listens before a channel tells its platform where to post."""
+        from bot.web import WebServer  # aiohttp's server side: only when a channel receives posts
+
         for s in self.services:
             if isinstance(s, WebServer):
                 return s
@@ -65,19 +69,27 @@ class App:
 
 async def prepare_database(settings: Settings) -> None:
     """Apply migrations; on an empty organisation load the configured or demo file."""
-    await asyncio.to_thread(migrate.upgrade, settings.database_url)
-    org_path = settings.org_file or (DEMO_ORG if settings.demo_org else None)
-    if org_path is None:
-        return
+    private_sqlite_file(settings.database_url)  # the check below may be the first to open the file
     engine = make_engine(settings.database_url)
     try:
-        async with make_sessionmaker(engine)() as session, session.begin():
+        # Alembic only when there is something to apply: loaded, it stays resident (~10 MiB).
+        if not await migrate.at_head(engine):
+            await asyncio.to_thread(migrate.upgrade, settings.database_url)
+        org_path = settings.org_file or (DEMO_ORG if settings.demo_org else None)
+        if org_path is None:
+            return
+        sm = make_sessionmaker(engine)
+        async with sm() as session:
             if await session.scalar(select(func.count()).select_from(Staff)):
                 return
-            stats = await import_org(session, load_org_file(Path(org_path)))
-            log.info("organisation loaded from %s: %d rows", org_path.name, stats["added"])
+        from storage.orgfile import import_org_batched, load_org_file  # YAML: only for this first load
+
+        # In batches: a large organisation must not hold the database's writer for minutes.
+        stats = await import_org_batched(sm, load_org_file(Path(org_path)))
+        log.info("organisation loaded from %s: %d rows", org_path.name, stats["added"])
         if org_path == DEMO_ORG:
             await load_demo_campaign(settings, engine)
+            await load_demo_cases(settings, engine)
     finally:
         await engine.dispose()
 
@@ -141,6 +153,17 @@ async def load_demo_campaign(settings: Settings, engine: AsyncEngine) -> None:
         if sup is not None:
             await service.confirm(uow, sup, c)
         log.info("demo campaign %s loaded", c.reference)
+
+
+async def load_demo_cases(settings: Settings, engine: AsyncEngine) -> None:
+    """With the demo organisation, a case in each state and a declared conflict waiting for an
+    administrator (handlers/cases/demo.py)."""
+    from handlers.cases import demo
+
+    deps = make_deps(settings, make_sessionmaker(engine), SystemClock(), Sealer(settings.keyring))
+    async with deps.begin() as uow:
+        made = await demo.seed(uow)
+    log.info("demo cases loaded: %s", ", ".join(f"{c.reference} {c.state}" for c in made))
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> App:

@@ -12,6 +12,14 @@ Pacing is a sliding window over the actual send times, the way platforms count: 
 times of the last N sends (N = the overall limit per period), per chat the last sends to it; a send
 waits until the oldest of each is a full period (plus a small margin) old. Each chat is served in
 order by its own task; the chats queue fairly (first come, first served) for the channel's window.
+
+On PostgreSQL several instances may deliver at once, so a channel with limits is paced through the
+database, in the database's clock: the overall limit is a sliding window over the sends of all
+instances (``delivery_sends``: each send counts from before it starts until a full period after
+its answer), from which an instance takes as many slots as have room, under a lock on the
+channel's ``delivery_pace`` row; a channel's claims are serialised by another such lock, a chat is
+claimed only while no other worker holds a live row of it, and after each send the chat's row says
+when the next send to it may start, for whichever worker serves it next.
 """
 
 from __future__ import annotations
@@ -20,13 +28,14 @@ import asyncio
 import logging
 import math
 from collections import deque
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Interval, Table, bindparam, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from bot.channels.base import UNLIMITED, DeliveryError, Limits, OutputChannel
 from bot.tasks import cancel_quietly
@@ -35,8 +44,9 @@ from handlers.config import Config
 from handlers.events import Reply
 from handlers.i18n import Gettext
 from handlers.uow import notify_staff
+from storage.base import UTCDateTime
 from storage.crypto import Sealer
-from storage.models import ChatIdentity, Outbox, OutboxStatus, Role, StaffRole
+from storage.models import ChatIdentity, DeliverySend, Outbox, OutboxStatus, Role, StaffRole
 
 log = logging.getLogger("lianzu.delivery")
 
@@ -51,6 +61,26 @@ MARGIN_PER_CHAT = 0.02  # costs nothing overall while several chats are waiting
 # worker may have taken it over.
 LEASE_GUARD = 0.2
 CLAIM_SPACING = 0.1  # seconds between claims of the continuous loop
+# Shared pacing (PostgreSQL): the overall window's sends are rows of delivery_sends, in the
+# database's clock. A send counts from before it starts until a full period (plus this margin)
+# after its answer was recorded, or, never answered (its instance was killed), until it is stale.
+SHARED_MARGIN = 0.01  # seconds
+SEND_STALE = CLAIM_LEASE  # a send is never in flight longer than a lease: the row would be taken over
+WINDOW_POLL = 0.005  # seconds between looks at a full window whose every send is still in flight
+SHARED_CHAT_MARGIN = 0.02  # seconds after the recorded answer to a chat's last send, whoever sent it
+
+SENDS = cast(Table, DeliverySend.__table__)
+
+CHAT_SENT = text(
+    "INSERT INTO delivery_pace (name, next_at) VALUES (:name, COALESCE(:at, clock_timestamp()) + :gap) "
+    "ON CONFLICT (name) DO UPDATE SET next_at = GREATEST(delivery_pace.next_at, excluded.next_at)"
+).bindparams(bindparam("gap", type_=Interval()), bindparam("at", type_=UTCDateTime()))
+# Locks one row of delivery_pace (made if missing) until the transaction ends; returns the
+# database's time once the lock is held.
+LOCK = text(
+    "INSERT INTO delivery_pace (name, next_at) VALUES (:name, clock_timestamp()) "
+    "ON CONFLICT (name) DO UPDATE SET next_at = excluded.next_at RETURNING clock_timestamp() AS now")
+CHATS_DUE = text("SELECT name, next_at, clock_timestamp() AS now FROM delivery_pace WHERE name = ANY(:names)")
 
 
 def backoff(attempts: int) -> timedelta:
@@ -68,14 +98,15 @@ class Window:
         self.margin = margin
         self.period = period * n / count  # e.g. 0.5 per second: one per 2 s
         self.times: deque[list[float | None]] = deque(maxlen=n)  # [start, answered or None]
+        self.not_before = 0.0  # set from the database: another instance's last send
 
     def ready_at(self, now: float) -> float:
         if len(self.times) < (self.times.maxlen or 1):
-            return 0.0
+            return self.not_before
         start, answered = self.times[0]
         if answered is None:  # still in flight: look again shortly
-            return max(now + 0.005, (start or 0.0) + self.period + self.margin)
-        return answered + self.period + self.margin
+            return max(now + 0.005, (start or 0.0) + self.period + self.margin, self.not_before)
+        return max(answered + self.period + self.margin, self.not_before)
 
     def record(self, t: float) -> list[float | None]:
         entry: list[float | None] = [t, None]
@@ -83,14 +114,134 @@ class Window:
         return entry
 
 
-class Pacer:
-    """One channel's windows: overall, and per chat."""
+class SharedWindow:
+    """One channel's overall window, shared by every instance through the database: a sliding
+    window over the actual sends of all of them. Slots are taken a few at a time under a lock on
+    the channel's pace row, as many as the window has room for at that moment, and used at once;
+    a late wake-up then only delays a send, it never lets two land too close together, because a
+    send counts from before it starts until a full period after its recorded answer."""
 
-    def __init__(self, limits: Limits) -> None:
-        self.limits = limits
+    def __init__(self, sm: async_sessionmaker[AsyncSession], name: str, limits: Limits) -> None:
+        self.sm, self.name = sm, name
+        self.count = max(1, math.floor(limits.overall))
+        self.span = timedelta(seconds=limits.overall_period * self.count / limits.overall + SHARED_MARGIN)
+        self.tokens: deque[tuple[int, float]] = deque()  # taken slots (id, loop time it opens) not yet used
+        self.answers: list[tuple[int, float]] = []  # (slot, loop time of its answer) not yet written
+        # loop time - database time: lower bounds (read after `before`) and upper bounds (read
+        # before `after`) from recent looks; the two clocks drift slowly, older looks are forgotten.
+        self._offsets: deque[float] = deque(maxlen=50)
+        self._uppers: deque[float] = deque(maxlen=50)
+        self.taken = self.looks = 0  # counted for benchmarks
+        # A connection of its own: slots are taken at the pace of the sends, never queued behind
+        # the worker's other transactions for one of the pool's.
+        bind = sm.kw.get("bind")
+        assert isinstance(bind, AsyncEngine), "a shared window needs the sessionmaker's engine"
+        self.engine = bind
+        self._conn: AsyncConnection | None = None
+
+    def to_db(self, t: float) -> datetime | None:
+        """The latest database time that loop time ``t`` may be (None before the first look)."""
+        return datetime.fromtimestamp(t - max(self._offsets), UTC) if self._offsets else None
+
+    async def close(self) -> None:
+        if self.tokens:  # slots taken but never used: free them for the other instances now
+            ids, self.tokens = [t for t, _ in self.tokens], deque()
+            with suppress(Exception):
+                async with self.sm() as s, s.begin():
+                    await s.execute(delete(SENDS).where(SENDS.c.id.in_(ids)))
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            with suppress(Exception):
+                await conn.close()
+
+    async def take(self, wanted: int, deadline: float = math.inf) -> int | None:
+        """A slot for one of ``wanted`` waiting sends (its delivery_sends id), once it is open;
+        None if it would open only after ``deadline`` (loop time): the slot stays for the next."""
+        loop = asyncio.get_running_loop()
+        while not self.tokens:
+            got, wait = await self._take(wanted)
+            self.tokens.extend(got)
+            if not got:
+                if loop.time() + wait > deadline:
+                    return None
+                await asyncio.sleep(wait)
+        if self.tokens[0][1] > deadline:
+            return None
+        token, opens = self.tokens.popleft()
+        if (d := opens - loop.time()) > 0:  # later is harmless: the slot counts from its opening
+            await asyncio.sleep(d)
+        return token
+
+    async def _take(self, wanted: int) -> tuple[list[tuple[int, float]], float]:
+        """Up to ``wanted`` slots now, or none and how long until one may be free."""
+        self.looks += 1
+        loop = asyncio.get_running_loop()
+        if self._conn is None or self._conn.closed:
+            self._conn = await self.engine.connect()
+        try:
+            return await self._take_on(self._conn, wanted, loop)
+        except BaseException:
+            conn, self._conn = self._conn, None
+            with suppress(Exception):
+                await conn.close()
+            raise
+
+    async def _take_on(self, s: AsyncConnection, wanted: int,
+                       loop: asyncio.AbstractEventLoop) -> tuple[list[tuple[int, float]], float]:
+        sends = SENDS
+        async with s.begin():
+            before = loop.time()
+            now = (await s.execute(LOCK, {"name": self.name})).scalar_one()
+            after = loop.time()
+            stamp = now.timestamp()
+            self._offsets.append(before - stamp)
+            self._uppers.append(after - stamp)
+            lo, hi = max(self._offsets), min(self._uppers)
+            if lo > hi:  # a clock stepped: start again from this look
+                self._offsets.clear()
+                self._uppers.clear()
+                self._offsets.append(before - stamp)
+                self._uppers.append(after - stamp)
+                lo, hi = before - stamp, after - stamp
+            if self.answers:
+                # This instance's answers since its last look, each at a database time never
+                # earlier than the real one (loop time - lo): its finishing transaction may still
+                # be queued for a connection, and until written a slot counts as in flight.
+                answers, self.answers = self.answers, []
+                await s.execute(update(sends).where(sends.c.id == bindparam("tid"))
+                                .values(answered_at=func.least(sends.c.answered_at, bindparam("t"))),
+                                [{"tid": tid, "t": datetime.fromtimestamp(t - lo, UTC)} for tid, t in answers])
+            await s.execute(delete(sends).where(
+                sends.c.channel == self.name,
+                or_(sends.c.answered_at <= now - self.span,
+                    sends.c.answered_at.is_(None) & (sends.c.started_at <= now - SEND_STALE))))
+            rows = (await s.execute(select(sends.c.answered_at).where(sends.c.channel == self.name))).scalars().all()
+            # Room now, then one more slot as each answered send leaves the window (a slot opens
+            # then; one never answered counts until stale). Only as many as are waiting.
+            expiries = sorted(a + self.span for a in rows if a is not None)
+            free = self.count - len(rows)
+            skip = max(0, -free)  # over the limit (it was lowered): those leave first
+            opens = [now] * max(0, min(free, wanted))
+            opens += expiries[skip:skip + wanted - len(opens)]
+            if not opens:  # every send in the window still in flight: answers come within milliseconds
+                return [], WINDOW_POLL
+            ids = (await s.execute(insert(sends).returning(sends.c.id, sort_by_parameter_order=True),
+                                   [{"channel": self.name, "started_at": t} for t in opens])).scalars().all()
+        self.taken += len(ids)
+        # A slot opens at its database time, mapped to the latest loop time it may be.
+        return [(i, t.timestamp() + hi) for i, t in zip(ids, opens, strict=True)], 0.0
+
+
+class Pacer:
+    """One channel's windows: overall, and per chat. With a ``shared`` window (several instances on
+    one database) the overall limit is that window's, and a chat's sends are evenly spaced."""
+
+    def __init__(self, limits: Limits, shared: SharedWindow | None = None) -> None:
+        self.limits, self.shared = limits, shared
         self.overall = Window(limits.overall, limits.overall_period, MARGIN_OVERALL)
         self.chats: dict[str, Window] = {}
         self.lock = asyncio.Lock()  # first come, first served for the overall window
+        self.waiting = 0
 
     def chat(self, address: str) -> Window:
         w = self.chats.get(address)
@@ -98,27 +249,70 @@ class Pacer:
             if len(self.chats) > 10_000:  # forget chats whose window is long past
                 now = asyncio.get_running_loop().time()
                 self.chats = {a: c for a, c in self.chats.items() if c.ready_at(now) > now}
-            w = self.chats[address] = Window(self.limits.per_chat, self.limits.per_chat_period, MARGIN_PER_CHAT)
+            lim = self.limits
+            if self.shared is None:
+                w = Window(lim.per_chat, lim.per_chat_period, MARGIN_PER_CHAT)
+            else:  # evenly spaced: the next instance to serve the chat knows only the last send
+                w = Window(1, lim.per_chat_period / lim.per_chat, SHARED_CHAT_MARGIN)
+            self.chats[address] = w
         return w
 
-    async def acquire(self, address: str) -> Callable[[], None]:
+    async def acquire(self, address: str, not_before: float = 0.0, deadline: float = math.inf) -> Permit | None:
         """Wait until a send to ``address`` keeps both windows and record it as started now;
-        returns what to call once the platform has answered (or failed)."""
+        the permit's ``answered`` is to be called once the platform has answered (or failed).
+        None if the shared window has no slot for it before ``deadline`` (loop time)."""
         loop = asyncio.get_running_loop()
         chat = self.chat(address)
+        chat.not_before = max(chat.not_before, not_before)
         while (d := chat.ready_at(loop.time()) - loop.time()) > 0:  # per chat first: no place held
             await asyncio.sleep(d)
-        async with self.lock:
-            # Overall, then per chat again (waiting only helps it; another queue may share the chat).
-            while (d := max(self.overall.ready_at(now := loop.time()), chat.ready_at(now)) - now) > 0:
-                await asyncio.sleep(d)
-            t = loop.time()
-            entries = (self.overall.record(t), chat.record(t))
+        self.waiting += 1
+        entered = False
+        token = None
+        try:
+            async with self.lock:
+                self.waiting, entered = self.waiting - 1, True
+                if self.shared is not None:
+                    # The shared window's slot counts from now: waiting for the chat after it
+                    # (only if another queue shares the chat) costs room, never the limit.
+                    token = await self.shared.take(1 + self.waiting, deadline)
+                    if token is None:
+                        return None
+                    while (d := chat.ready_at(loop.time()) - loop.time()) > 0:
+                        await asyncio.sleep(d)
+                else:
+                    # Overall, then per chat again (waiting only helps it; another queue may share the chat).
+                    while (d := max(self.overall.ready_at(now := loop.time()), chat.ready_at(now)) - now) > 0:
+                        await asyncio.sleep(d)
+                t = loop.time()
+                return Permit((self.overall.record(t), chat.record(t)), token, self.shared)
+        finally:
+            if not entered:  # cancelled while queued
+                self.waiting -= 1
 
-        def answered() -> None:
-            for e in entries:
-                e[1] = loop.time()
-        return answered
+
+@dataclass
+class Permit:
+    """A send allowed by the windows: its entries (answered when the platform answers), and its
+    slot of the shared window (a delivery_sends id) when the limit is shared."""
+
+    entries: tuple[list[float | None], ...]
+    token: int | None = None
+    window: SharedWindow | None = None
+
+    def answered(self) -> None:
+        if self.entries[0][1] is not None:  # once: the first answer is the platform's
+            return
+        t = asyncio.get_running_loop().time()
+        for e in self.entries:
+            e[1] = t
+        if self.window is not None and self.token is not None:
+            self.window.answers.append((self.token, t))
+
+    def answered_db(self) -> datetime | None:
+        """When the platform answered, in the database's clock (never early), if known."""
+        t = self.entries[0][1]
+        return None if self.window is None or t is None else self.window.to_db(t)
 
 
 @dataclass
@@ -128,6 +322,7 @@ class _Claimed:
     chat: object  # the identity, or the row itself when it has none
     attempts: int  # the claim's token: a takeover by another worker increments it
     until: datetime
+    not_before: float = 0.0  # loop time: another instance's last send to the chat (shared pacing)
     done: asyncio.Future[int] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -138,13 +333,16 @@ class DeliveryWorker:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], channels: dict[str, OutputChannel],
                  sealer: Sealer, clock: Clock, config: Config, *, limits: dict[str, Limits] | None = None,
                  poll_seconds: float = 1.0, max_attempts: int = MAX_ATTEMPTS,
-                 claim_lease: timedelta = CLAIM_LEASE) -> None:
+                 claim_lease: timedelta = CLAIM_LEASE, shared: bool | None = None) -> None:
         self.sm, self.channels, self.sealer, self.clock, self.config = sessionmaker, channels, sealer, clock, config
         # Channel name → its platform's limits (bot.channels.registry.delivery_limits); others: UNLIMITED.
         self.limits = dict(limits or {})
         self.poll_seconds, self.max_attempts, self.claim_lease = poll_seconds, max_attempts, claim_lease
+        # Pacing through the database: None decides by the database (PostgreSQL: shared).
+        self.shared = shared
         self._pacers: dict[str, Pacer] = {}
         self._queues: dict[tuple[str, object], deque[_Claimed]] = {}
+        self._serving: dict[tuple[str, object], _Claimed] = {}  # each chat's row being delivered
         self._chat_tasks: dict[tuple[str, object], asyncio.Task[None]] = {}
         self._outstanding: dict[str, int] = {name: 0 for name in channels}
         self._progress = asyncio.Event()
@@ -153,10 +351,20 @@ class DeliveryWorker:
 
     # -- limits --------------------------------------------------------------------------
 
+    def _shares(self, channel: str) -> bool:
+        """Whether ``channel``'s limits are kept together with other instances, through the database."""
+        return bool(self.shared) and channel in self.limits
+
     def _pacer(self, channel: str) -> Pacer:
         if channel not in self._pacers:
-            self._pacers[channel] = Pacer(self.limits.get(channel, UNLIMITED))
+            lim = self.limits.get(channel, UNLIMITED)
+            shared = SharedWindow(self.sm, channel, lim) if self._shares(channel) else None
+            self._pacers[channel] = Pacer(lim, shared)
         return self._pacers[channel]
+
+    def _chat_gap(self, channel: str) -> timedelta:
+        lim = self.limits[channel]
+        return timedelta(seconds=lim.per_chat_period / lim.per_chat + SHARED_CHAT_MARGIN)
 
     def _soon(self, channel: str) -> tuple[int, int]:
         """How many rows can go out within half a lease: overall, and per chat."""
@@ -178,6 +386,8 @@ class DeliveryWorker:
         claimed: list[_Claimed] = []
         async with self.sm() as s, s.begin():
             pg = s.bind.dialect.name == "postgresql"
+            if self.shared is None:
+                self.shared = pg  # several instances can share PostgreSQL, never a SQLite file
             for name in self.channels:
                 overall, per_chat = self._soon(name)
                 n = min(room.get(name, 0), overall, BATCH)
@@ -190,19 +400,83 @@ class DeliveryWorker:
                 ranked = select(Outbox.id, rank.label("rn")).where(Outbox.channel == name, or_(pending, sending)).subquery()
                 pick = (select(Outbox.id).where(Outbox.id.in_(select(ranked.c.id).where(ranked.c.rn <= per_chat)),
                                                 Outbox.channel == name, due).order_by(Outbox.id).limit(n))
+                if self._shares(name):
+                    # Claims of a channel are serialised: a claim made meanwhile by another
+                    # instance but not yet committed would be invisible to this one's check below,
+                    # and both would take rows of one chat (SKIP LOCKED only skips the rows).
+                    await s.execute(LOCK, {"name": f"claim:{name}"})
+                    # A chat is served by one worker at a time: none of its rows is live elsewhere.
+                    other = aliased(Outbox)
+                    alone = ~exists().where(other.identity_id == Outbox.identity_id,
+                                            other.status == OutboxStatus.sending.value,
+                                            other.locked_until >= now)
+                    # … or this worker's, which keeps the chats it serves fed, in order.
+                    mine = self._own_chats(name, now)
+                    pick = pick.where(or_(alone, Outbox.identity_id.in_(mine)) if mine else alone)
+                else:
+                    mine = []
                 if pg:
                     pick = pick.with_for_update(skip_locked=True)
-                stmt = (update(Outbox).where(Outbox.id.in_(pick), due)
+                # Picked once (a CTE), not once per row of the table: with fresh statistics the
+                # planner may otherwise re-run the whole pick for every row it updates.
+                picked = pick.cte("picked").prefix_with("MATERIALIZED")
+                stmt = (update(Outbox).where(Outbox.id.in_(select(picked.c.id)), due)
                         .values(status=OutboxStatus.sending.value, locked_until=until, attempts=Outbox.attempts + 1)
                         .returning(Outbox.id, Outbox.identity_id, Outbox.attempts)
                         .execution_options(synchronize_session=False))
-                for oid, ident, attempts in sorted((await s.execute(stmt)).all()):
-                    claimed.append(_Claimed(oid, name, ident if ident is not None else -oid, attempts, until))
+                got = [_Claimed(oid, name, ident if ident is not None else -oid, attempts, until)
+                       for oid, ident, attempts in sorted((await s.execute(stmt)).all())]
+                if got and self._shares(name):
+                    # A chat this worker kept serving is paced by its own window alone.
+                    await self._chats_not_before(s, name, [c for c in got if c.chat not in mine])
+                claimed += got
         return claimed
 
-    async def _release(self, c: _Claimed) -> None:
-        """Hand back a row whose lease ran out before its turn, its attempt not counted."""
+    def _own_chats(self, channel: str, now: datetime) -> list[int]:
+        """The chats of ``channel`` this worker is serving under leases that will not run out
+        before their rows are sent or handed back (no other worker can have taken them over)."""
+        safe = now + self.claim_lease * LEASE_GUARD
+        own = []
+        for key, q in self._queues.items():
+            ch, chat = key
+            held = [*q, *([self._serving[key]] if key in self._serving else [])]
+            if ch == channel and isinstance(chat, int) and chat > 0 and held and min(c.until for c in held) > safe:
+                own.append(chat)
+        return sorted(own)
+
+    async def _chats_not_before(self, s: AsyncSession, channel: str, claimed: list[_Claimed]) -> None:
+        """When each claimed chat may next be sent to, after other instances' sends (loop time)."""
+        names = sorted({f"{channel}:{c.chat}" for c in claimed if isinstance(c.chat, int) and c.chat > 0})
+        if not names:
+            return
+        rows = (await s.execute(CHATS_DUE, {"names": names})).all()
+        t = asyncio.get_running_loop().time()
+        due = {name: t + (next_at - db_now).total_seconds() for name, next_at, db_now in rows}
+        for c in claimed:
+            c.not_before = due.get(f"{channel}:{c.chat}", 0.0)
+
+    async def _chat_sent(self, s: AsyncSession, row: Outbox, at: datetime | None) -> None:
+        """After a send (or an attempt) answered at ``at`` (the database's clock, never early;
+        None: now): the chat's next send waits its interval, whoever makes it."""
+        if row.identity_id is not None and self._shares(row.channel):
+            await s.execute(CHAT_SENT, {"name": f"{row.channel}:{row.identity_id}", "gap": self._chat_gap(row.channel),
+                                        "at": at})
+
+    async def _answered(self, s: AsyncSession, token: int | None) -> None:
+        """The platform has answered the send of this shared-window slot: it counts a full period
+        from now (the database's clock), for every instance. First in its transaction: each
+        moment it waits here keeps the slot longer."""
+        if token is not None:
+            sends = SENDS
+            await s.execute(update(sends).where(sends.c.id == token)
+                            .values(answered_at=func.least(sends.c.answered_at, func.clock_timestamp())))
+
+    async def _release(self, c: _Claimed, token: int | None = None) -> None:
+        """Hand back a row whose lease ran out before its turn, its attempt not counted (nor its
+        window slot: nothing was sent)."""
         async with self.sm() as s, s.begin():
+            if token is not None:
+                await s.execute(delete(SENDS).where(SENDS.c.id == token))
             await s.execute(update(Outbox).where(Outbox.id == c.oid, Outbox.status == OutboxStatus.sending.value,
                                                  Outbox.attempts == c.attempts)
                             .values(status=OutboxStatus.pending.value, locked_until=None, attempts=Outbox.attempts - 1)
@@ -224,6 +498,7 @@ class DeliveryWorker:
         try:
             while q:
                 c = q.popleft()
+                self._serving[key] = c
                 n = 0
                 try:
                     n = await self._deliver(c)
@@ -235,6 +510,7 @@ class DeliveryWorker:
                     if not c.done.done():
                         c.done.set_result(n)
         finally:
+            self._serving.pop(key, None)
             self._chat_tasks.pop(key, None)
             if not q:
                 self._queues.pop(key, None)
@@ -279,42 +555,59 @@ class DeliveryWorker:
         if address is None or channel is None:
             await self._finish(oid, OutboxStatus.dead, "no address")
             return 0
-        answered = await self._pacer(row.channel).acquire(address)
+        # A slot of the shared window that would open only after the lease is safe is left for
+        # the next send (or instance): taking it and handing the row back would waste it.
+        latest = asyncio.get_running_loop().time() + \
+            (c.until - self.claim_lease * LEASE_GUARD - self.clock.now()).total_seconds()
+        permit = await self._pacer(row.channel).acquire(address, c.not_before, latest)
+        if permit is None:
+            await self._release(c)
+            return 0
+        token = permit.token
         if self.clock.now() >= c.until - self.claim_lease * LEASE_GUARD:
-            answered()
-            await self._release(c)  # another worker may take it over any moment: not ours to send
+            permit.answered()
+            await self._release(c, token)  # another worker may take it over any moment: not ours to send
             return 0
         try:
             await channel.send(address, reply)
         except DeliveryError as exc:
-            await self._failed(oid, str(exc), retry_after=exc.retry_after, permanent=exc.permanent)
+            permit.answered()
+            await self._failed(oid, str(exc), retry_after=exc.retry_after, permanent=exc.permanent, token=token,
+                               at=permit.answered_db())
             return 0
         except Exception as exc:  # a platform that is down: retry later, never lose it
-            await self._failed(oid, f"{type(exc).__name__}: {exc}"[:500])
+            permit.answered()
+            await self._failed(oid, f"{type(exc).__name__}: {exc}"[:500], token=token, at=permit.answered_db())
             return 0
         finally:
-            answered()
-        await self._finish(oid, OutboxStatus.sent, None)
+            permit.answered()
+        await self._finish(oid, OutboxStatus.sent, None, token, permit.answered_db())
         self.sent += 1
         return 1
 
-    async def _finish(self, oid: int, status: OutboxStatus, error: str | None) -> None:
+    async def _finish(self, oid: int, status: OutboxStatus, error: str | None, token: int | None = None,
+                      at: datetime | None = None) -> None:
         now = self.clock.now()
         async with self.sm() as s, s.begin():
+            await self._answered(s, token)
             row = await s.get(Outbox, oid)
             if row is None:
                 return
             row.status, row.last_error, row.locked_until = status.value, error, None
             if status is OutboxStatus.sent:
                 row.sent_at = now
+                await self._chat_sent(s, row, at)
 
-    async def _failed(self, oid: int, error: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+    async def _failed(self, oid: int, error: str, *, retry_after: float | None = None, permanent: bool = False,
+                      token: int | None = None, at: datetime | None = None) -> None:
         now = self.clock.now()
         async with self.sm() as s, s.begin():
+            await self._answered(s, token)
             row = await s.get(Outbox, oid)
             if row is None:
                 return
             row.last_error, row.locked_until = error[:500], None
+            await self._chat_sent(s, row, at)
             if permanent:
                 if row.identity_id is not None:
                     ident = await s.get(ChatIdentity, row.identity_id)
@@ -339,7 +632,7 @@ class DeliveryWorker:
                                 "Please check the channel.").format(n=attempts, id=oid, kind=kind))
 
         for sid in sorted(set((await s.scalars(select(StaffRole.staff_id).where(StaffRole.role == Role.admin.value))).all())):
-            await notify_staff(s, sid, render, kind="dead_letter", now=now,
+            await notify_staff(s, sid, render, about=None, sealer=self.sealer, kind="dead_letter", now=now,
                                default_language=self.config.default_language, dedupe_key=f"dead:{oid}")
 
     # -- service -------------------------------------------------------------------------
@@ -374,3 +667,6 @@ class DeliveryWorker:
         self._task = None
         for task in list(self._chat_tasks.values()):
             await cancel_quietly(task)
+        for pacer in self._pacers.values():
+            if pacer.shared is not None:
+                await pacer.shared.close()

@@ -2,7 +2,14 @@
 
 Each instance tries to take (or renew) a lease row every ``LEASE_RENEW``; the holder runs
 APScheduler (AsyncIOScheduler with a SQLAlchemy job store on the synchronous twin of the
-database URL); if the owner dies its lease expires and another instance takes over.
+database URL); if the owner dies its lease expires and another instance takes over within
+``LEASE_SECONDS`` plus one renewal.
+
+APScheduler 3's job store must never be used by two schedulers at once, so an owner stops acting
+as one as soon as it cannot be sure it still holds the lease: when a renewal fails, and when its
+own monotonic clock says the lease may have run out since the last renewal (a stalled process).
+Each job also checks, in its own transaction, that this instance holds the lease, locking the row
+(PostgreSQL) so that no take-over can happen while the job runs.
 Jobs read time from the injected clock, so tests move a clock instead of waiting.
 """
 
@@ -15,7 +22,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,8 +40,10 @@ from storage.models import SchedulerLease
 
 log = logging.getLogger("lianzu.scheduler")
 LEASE_NAME = "scheduler"
-LEASE_SECONDS = 30.0
-LEASE_RENEW = 10.0
+LEASE_SECONDS = 10.0
+LEASE_RENEW = 2.0
+# An owner stops this long before its lease could have run out, by its own clock.
+LEASE_SAFETY = 2.0
 
 
 async def take_lease(sm: async_sessionmaker[AsyncSession], owner: str, now: datetime, seconds: float = LEASE_SECONDS) -> bool:
@@ -63,6 +72,13 @@ async def release_lease(sm: async_sessionmaker[AsyncSession], owner: str) -> Non
                         .values(expires_at=datetime(2000, 1, 1).astimezone()))
 
 
+async def holds_lease(s: AsyncSession, owner: str, now: datetime) -> bool:
+    """Inside a job's transaction: whether ``owner`` holds the lease; the row stays locked until
+    the transaction ends (PostgreSQL), so the lease cannot change hands meanwhile."""
+    row = await s.scalar(select(SchedulerLease).where(SchedulerLease.name == LEASE_NAME).with_for_update())
+    return row is not None and row.owner == owner and row.expires_at > now
+
+
 def jobstore_url(async_url: str) -> str:
     """APScheduler's job store (synchronous). On SQLite it gets a file of its own: its writes
     block the event loop, and would deadlock with an aiosqlite transaction on the same file."""
@@ -75,11 +91,20 @@ def jobstore_url(async_url: str) -> str:
 class ClockJobs:
     """The jobs themselves, callable directly (tests) or by APScheduler (production)."""
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, owner: str | None = None) -> None:
         self.deps, self.config, self.clock = deps, deps.config, deps.clock
+        self.owner = owner  # set: jobs run only while this owner holds the lease
+
+    async def _fenced(self, s: AsyncSession) -> bool:
+        if self.owner is None or await holds_lease(s, self.owner, self.clock.now()):
+            return True
+        log.warning("clock job skipped: this instance no longer holds the scheduler lease")
+        return False
 
     async def minute(self) -> None:
         async with self.deps.begin() as uow:
+            if not await self._fenced(uow.session):
+                return
             now = uow.now()
             result = await tick(uow)
             await purge_expired(uow.session, now)
@@ -101,6 +126,8 @@ class ClockJobs:
                 now.astimezone(self.config.tz).date()):
             return 0
         async with self.deps.begin() as uow:
+            if not await self._fenced(uow.session):
+                return 0
             return await digest_mod.send_digests(uow)
 
 
@@ -114,7 +141,8 @@ class Scheduler:
         self.sm, self.config, self.clock = deps.sessionmaker, deps.config, deps.clock
         self.owner = owner or f"lianzu-{uuid.uuid4().hex[:12]}"
         self.lease_seconds, self.renew_seconds, self.minute_seconds = lease_seconds, renew_seconds, minute_seconds
-        self.jobs = ClockJobs(deps)
+        self.jobs = ClockJobs(deps, self.owner)
+        self._held_until = 0.0  # loop time after which the lease may have run out
         self.aps: AsyncIOScheduler | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -141,8 +169,17 @@ class Scheduler:
             self.aps.shutdown(wait=False)
             self.aps = None
 
+    def _expire_if_stale(self) -> None:
+        """Stop acting as owner once the lease may have run out since the last renewal."""
+        if self.aps is not None and asyncio.get_running_loop().time() >= self._held_until:
+            log.warning("scheduler lease not renewed in time: stepping down")
+            self._stop_aps()
+
     async def campaign_once(self) -> bool:
+        asked = asyncio.get_running_loop().time()
         held = await take_lease(self.sm, self.owner, self.clock.now(), self.lease_seconds)
+        if held:
+            self._held_until = asked + self.lease_seconds - min(LEASE_SAFETY, self.lease_seconds / 2)
         if held and self.aps is None:
             _CURRENT[0] = self
             self._start_aps()
@@ -153,12 +190,14 @@ class Scheduler:
     async def _loop(self) -> None:
         while True:
             try:
-                await self.campaign_once()
+                # A renewal that hangs (the database unreachable) must not keep an owner running.
+                await asyncio.wait_for(self.campaign_once(), self.lease_seconds / 2)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception:  # TimeoutError included
                 log.exception("lease renewal failed")
                 self._stop_aps()  # without a renewed lease, stop acting as owner
+            self._expire_if_stale()
             await asyncio.sleep(self.renew_seconds)
 
     async def start(self) -> None:
@@ -175,11 +214,19 @@ class Scheduler:
 _CURRENT: list[Scheduler | None] = [None]
 
 
+def _owner() -> Scheduler | None:
+    sched = _CURRENT[0]
+    if sched is None:
+        return None
+    sched._expire_if_stale()
+    return sched if sched.is_owner else None
+
+
 async def run_minute() -> None:
-    if _CURRENT[0] is not None:
-        await _CURRENT[0].jobs.minute()
+    if (sched := _owner()) is not None:
+        await sched.jobs.minute()
 
 
 async def run_digest() -> None:
-    if _CURRENT[0] is not None:
-        await _CURRENT[0].jobs.daily_digest()
+    if (sched := _owner()) is not None:
+        await sched.jobs.daily_digest()

@@ -61,6 +61,9 @@ def load_settings(**overrides: object) -> Settings:
             name = f"LIANZU_{field.upper()}" if field else "settings"
             lines.append(f"  {name}: {err['msg']}")
         raise SettingsError("Invalid settings:\n" + "\n".join(lines)) from None
+    # The demo organisation has a joint case unit (室组地联动): on there unless set, so a newcomer sees it at work.
+    if "joint_units" not in settings.model_fields_set and settings.demo_org and settings.org_file is None:
+        settings.joint_units = True
     try:  # the deadline policy is configuration too: a bad file stops start-up, naming the key
         load_policy(settings.policy_file, settings.tz)
     except PolicyError as exc:

@@ -7,7 +7,7 @@ role in the case, is treated exactly as if the case did not exist.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select, true
@@ -27,6 +27,7 @@ from storage.models import (
     StaffOfficeSpell,
     Tip,
     Unit,
+    conflict_in_force,
     office_units,
 )
 
@@ -96,7 +97,7 @@ async def unit_reasons(session: AsyncSession, staff: Staff, unit_ids: set[int], 
                 reasons.append("formerly_stationed")
                 break
     declared = set((await session.scalars(select(ConflictDeclaration.unit_id).where(
-        ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.unit_id.is_not(None)))).all())
+        ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.unit_id.is_not(None), conflict_in_force()))).all())
     if unit_ids & declared:
         reasons.append("declared_unit")
     if cross_inspection and staff.home_region_id is not None and unit_ids:
@@ -117,13 +118,13 @@ async def conflict_reasons(session: AsyncSession, staff: Staff, case: Case, *, p
         reasons.append("home_region")
     if people_text:
         names = (await session.scalars(select(ConflictDeclaration.person_name).where(
-            ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.person_name.is_not(None)))).all()
+            ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.person_name.is_not(None), conflict_in_force()))).all()
         if any(n and n in people_text for n in names):
             reasons.append("declared_person")
         if staff.name and staff.name in people_text:
             reasons.append("named_in_report")  # nobody works a report about themselves
     if await session.scalar(select(ConflictDeclaration.id).where(
-            ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.case_id == case.id).limit(1)):
+            ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.case_id == case.id, conflict_in_force()).limit(1)):
         reasons.append("declared_case")
     return reasons
 
@@ -185,6 +186,23 @@ async def conflicted(session: AsyncSession, sealer: Sealer, staff: Staff, case: 
     return (await facts(session, staff, case, people_text=await people_text(session, sealer, case))).conflict
 
 
+Hears = Callable[[AsyncSession, Sealer, Staff], Awaitable[bool]]
+"""Whether a person may hear of something that is not a case (a campaign's subgroup): its own rule."""
+
+About = Case | Hears | None
+"""What a notice is about: a case (the conflict rules of /case), another thing with its own rule,
+or ``None`` for a notice that names no case at all (a failed delivery, a digest already filtered)."""
+
+
+async def may_hear(session: AsyncSession, sealer: Sealer, staff: Staff, about: About) -> bool:
+    """The one gate every notice passes: a person with a conflict on what it is about is never told."""
+    if about is None:
+        return True
+    if isinstance(about, Case):
+        return not await conflicted(session, sealer, staff, about)
+    return await about(session, sealer, staff)
+
+
 async def without_conflicts(session: AsyncSession, sealer: Sealer, case: Case | None, staff_ids: Iterable[int]) -> list[int]:
     """The recipients of a notice about ``case`` who may hear of it, in order, each once."""
     ids = list(dict.fromkeys(staff_ids))
@@ -205,9 +223,11 @@ async def visible_clause(session: AsyncSession, sealer: Sealer, staff: Staff) ->
     and lists can be counted in the database without ever counting a case hidden from them."""
     units = await stationed_unit_ids(session, staff.office_id)
     units |= {u for u in (await session.scalars(select(ConflictDeclaration.unit_id).where(
-        ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.unit_id.is_not(None)))).all() if u is not None}
+        ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.unit_id.is_not(None), conflict_in_force()))).all()
+        if u is not None}
     names = [n for n in (await session.scalars(select(ConflictDeclaration.person_name).where(
-        ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.person_name.is_not(None)))).all() if n]
+        ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.person_name.is_not(None), conflict_in_force()))).all()
+        if n]
     hidden: list[ColumnElement[bool]] = []
     if units:
         hidden.append(func.coalesce(Case.unit_id, -1).in_(units))

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers import campaigns, cases, core, reporter
+from handlers import campaigns, cases, core, intents, reporter
 from handlers.bus import Bus
+from handlers.cases import joint_units
 from handlers.cases import listeners as case_listeners
 from handlers.clock import Clock
 from handlers.config import Config
@@ -29,6 +30,7 @@ def make_bus() -> Bus:
     bus.listen("tip.material_added", case_listeners.tell_team_of_material)
     bus.listen("case.transition", deadlines.on_transition)
     bus.listen("assignment.confirmed", deadlines.on_assignment)
+    bus.listen("assignment.confirmed", joint_units.on_assignment)
     bus.listen("member.acknowledged", deadlines.on_acknowledged)
     return bus
 
@@ -51,6 +53,7 @@ def make_routers() -> list[Router]:
         cases.make_router(),
         schedule.make_router(),
         campaigns.make_router(),
+        intents.make_router(),
     ]
 
 

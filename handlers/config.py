@@ -57,6 +57,8 @@ class Config(BaseModel):
     cross_inspection_sources: list[str] = Field(
         default_factory=lambda: ["inspection_handover"],
         description="case sources where cross inspection applies: nobody works a case in their home region")
+    joint_units: bool = Field(default=False, description="propose the region's joint unit (室组地联动, organisation file) "
+                                                         "for a case in its region")
     # The daily digest to supervisors and leads.
     digest_time: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time")
     digest_working_days_only: bool = True

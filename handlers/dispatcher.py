@@ -3,13 +3,16 @@ inside one database transaction (the per-update session)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import unicodedata
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, delete, literal, select, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Actor, Context, StaffOnly
@@ -20,7 +23,8 @@ from handlers.identity import sender_key
 from handlers.router import ActionHandler, CommandSpec, Conversation, Router
 from handlers.state import StateHandle
 from handlers.uow import UnitOfWork
-from storage.models import ChatIdentity, ChatPreference, InboundSeen, Staff
+from storage.db import insert_for
+from storage.models import ChatIdentity, ChatPreference, ConversationState, InboundSeen, Staff
 
 log = logging.getLogger("lianzu.dispatcher")
 
@@ -51,6 +55,37 @@ class RouterAlreadyAttached(RuntimeError):
     pass
 
 
+class StorageUnavailable(Exception):
+    """The database could not be reached; nothing of the event was stored."""
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database cannot be reached (as opposed to a bug or bad data)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (OperationalError, InterfaceError, OSError, TimeoutError)):
+            return True
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class ReplyNotDelivered(Exception):
+    """A reply that must arrive did not; ``text`` is what to answer instead."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("reply not delivered")
+        self.text = text
+
+
+# The update's transaction stays open while a reply that must arrive is sent; on SQLite it holds
+# the writer, so a hanging platform may not hold it longer than other writers wait (5 s).
+MUST_ARRIVE_SECONDS = 4.0
+# How a channel sends one reply to the sender of the event being handled; raises if it could not.
+Deliver = Callable[[Reply], Awaitable[None]]
+
+
 class Dispatcher:
     def __init__(self, deps: Deps, routers: list[Router] | None = None) -> None:
         self.deps = deps
@@ -58,6 +93,9 @@ class Dispatcher:
         self.commands: dict[str, CommandSpec] = {}
         self.actions: dict[str, ActionHandler] = {}
         self.conversations: dict[str, Conversation] = {}
+        bind = deps.sessionmaker.kw.get("bind")
+        sqlite = bind is not None and bind.dialect.name == "sqlite"
+        self._write_turn: asyncio.Lock | None = asyncio.Lock() if sqlite else None
         for r in routers or []:
             self.include(r)
 
@@ -76,7 +114,13 @@ class Dispatcher:
 
     # -- entry point -------------------------------------------------------------------
 
-    async def handle(self, event: InboundEvent) -> list[Reply]:
+    async def handle(self, event: InboundEvent, *, deliver: Deliver | None = None,
+                     retry_later: bool = False) -> list[Reply]:
+        """Route one event; returns the replies for the channel to send. With ``deliver`` (how the
+        channel sends one reply, raising when it could not), a reply that must arrive is sent
+        before the commit, and the replies up to it are not returned. When the database cannot be
+        reached, a channel that keeps the event (``retry_later``: the inbox) gets
+        ``StorageUnavailable`` and tries again later; any other gets "send it again in a minute"."""
         cfg = self.deps.config
         event = self._cleaned(event)
         if event.chat_type == "group":
@@ -94,15 +138,32 @@ class Dispatcher:
                 )
             ]
         try:
-            async with self.deps.begin() as uow:
+            async with self._writer(), self.deps.begin() as uow:
                 if event.dedupe_key and not await self._first_time(uow.session, event):
+                    # Said, so that an update taken but never answered can be told from a lost one.
+                    log.info("already handled (a re-delivery): not answered again", extra={"channel": event.channel})
                     return []
                 ctx = await self._context(uow, event)
                 await self._route(ctx)
                 self._remember_menu(ctx)
                 await ctx.state.save(uow.session)
-            return ctx.replies
-        except Exception:
+                replies = await self._deliver_before_commit(uow, ctx.replies, deliver)
+            return replies
+        except ReplyNotDelivered as exc:
+            # Rolled back: the draft is where it was, nothing of this update exists.
+            log.warning("a reply that must arrive was not delivered (%s); the update was rolled back",
+                        type(exc.__cause__).__name__, extra={"channel": event.channel})
+            return [Reply(text=exc.text)]
+        except Exception as exc:
+            if unavailable(exc):
+                # Nothing was stored (the transaction could not commit); no table can be read for
+                # the person's language either, so the platform's language is used.
+                log.warning("database unavailable (%s)", type(exc).__name__, extra={"channel": event.channel})
+                if retry_later:
+                    raise StorageUnavailable from exc
+                _ = gettext_for(normalize_language(event.sender.language_code, cfg.default_language))
+                return [Reply(text=_("I cannot store anything at the moment. Nothing of your last message was "
+                                     "kept: please send it again in a minute."))]
             # Log the failure, never the content. The transaction rolled back, so the
             # conversation is exactly where it was before this message.
             log.exception("handler failed", extra={"channel": event.channel})
@@ -115,6 +176,19 @@ class Dispatcher:
             ]
 
     # -- pieces ------------------------------------------------------------------------
+
+    @staticmethod
+    async def _deliver_before_commit(uow: UnitOfWork, replies: list[Reply], deliver: Deliver | None) -> list[Reply]:
+        last = max((i for i, r in enumerate(replies) if r.must_arrive), default=None)
+        if last is None or deliver is None:
+            return replies
+        await uow.session.flush()  # what could fail at commit fails now, before anything is shown
+        for reply in replies[: last + 1]:
+            try:
+                await asyncio.wait_for(deliver(reply), MUST_ARRIVE_SECONDS)
+            except Exception as exc:
+                raise ReplyNotDelivered(replies[last].undelivered_text) from exc
+        return replies[last + 1:]
 
     @staticmethod
     def _cleaned(event: InboundEvent) -> InboundEvent:
@@ -138,59 +212,88 @@ class Dispatcher:
             return gettext_for(await self._language(s, event, None))
 
     async def _first_time(self, session: AsyncSession, event: InboundEvent) -> bool:
+        """Records the event's key; False when it was recorded before (a platform's re-delivery).
+        One statement: no read first and no savepoint, and a concurrent worker inserting the same
+        key waits for it and then finds it (PostgreSQL) or is serialised before it (SQLite)."""
         # Keyed hash: some platforms' keys hold the sender (WeCom events: FromUserName + CreateTime).
         key = sender_key(self.deps.config.salt, event.channel, event.dedupe_key or "", purpose="dedupe")
-        if await session.get(InboundSeen, (event.channel, key)) is not None:
-            return False
-        try:
-            async with session.begin_nested():
-                # The hour only: enough to purge by, too coarse to match a message to a tip.
-                seen = self.deps.clock.now().replace(minute=0, second=0, microsecond=0)
-                session.add(InboundSeen(channel=event.channel, key=key, seen_at=seen))
-        except IntegrityError:  # a concurrent worker took it
-            return False
-        return True
+        # The hour only: enough to purge by, too coarse to match a message to a tip.
+        seen = self.deps.clock.now().replace(minute=0, second=0, microsecond=0)
+        stmt = (insert_for(session, InboundSeen).values(channel=event.channel, key=key, seen_at=seen)
+                .on_conflict_do_nothing(index_elements=["channel", "key"]).returning(InboundSeen.key))
+        return (await session.execute(stmt)).first() is not None
 
     async def _actor(self, session: AsyncSession, event: InboundEvent) -> Actor:
-        ident = await session.scalar(
-            select(ChatIdentity).where(
-                ChatIdentity.channel == event.channel,
-                ChatIdentity.external_id == event.sender.external_id,
-                ChatIdentity.blocked_at.is_(None),
-            )
-        )
-        if ident is None:
-            return Actor()
-        staff = await session.get(Staff, ident.staff_id)
-        if staff is None or not staff.active:
+        ident, staff, _pref, _row = await self._load(session, event, "", "")
+        return self._actor_of(ident, staff)
+
+    @staticmethod
+    def _actor_of(ident: ChatIdentity | None, staff: Staff | None) -> Actor:
+        # The join keeps only an active staff member: a blocked or deactivated one is an outsider.
+        if ident is None or staff is None:
             return Actor()
         return Actor(staff=staff, identity=ident)
 
+    async def _load(self, session: AsyncSession, event: InboundEvent, preference_key: str,
+                    state_key: str) -> tuple[ChatIdentity | None, Staff | None, ChatPreference | None,
+                                             ConversationState | None]:
+        """Who is writing, their chat's language preference and conversation state, in one query:
+        one row, each part NULL where there is none."""
+        one = select(literal(1).label("one")).subquery()
+        stmt = (
+            select(ChatIdentity, Staff, ChatPreference, ConversationState)
+            .select_from(one)
+            .outerjoin(ChatIdentity, and_(ChatIdentity.channel == event.channel,
+                                          ChatIdentity.external_id == event.sender.external_id,
+                                          ChatIdentity.blocked_at.is_(None)))
+            .outerjoin(Staff, and_(Staff.id == ChatIdentity.staff_id, Staff.active.is_(True)))
+            .outerjoin(ChatPreference, ChatPreference.key == preference_key)
+            .outerjoin(ConversationState, ConversationState.key == state_key)
+        )
+        row = (await session.execute(stmt)).one()
+        return row[0], row[1], row[2], row[3]
+
     async def _language(self, session: AsyncSession, event: InboundEvent, actor: Actor | None) -> str:
-        cfg = self.deps.config
         if actor and actor.staff and actor.staff.language:
             return actor.staff.language
         pref = await session.get(ChatPreference, self.preference_key(event))
+        return self._language_of(event, actor, pref, stamp=session.in_transaction())
+
+    def _language_of(self, event: InboundEvent, actor: Actor | None, pref: ChatPreference | None, *,
+                     stamp: bool) -> str:
+        if actor and actor.staff and actor.staff.language:
+            return actor.staff.language
         if pref is not None:
             today = day(self.deps.clock.now())
-            if pref.used_on != today and session.in_transaction() and actor is not None:
+            if pref.used_on != today and stamp and actor is not None:
                 pref.used_on = today  # unused preferences expire (purge_chat_rows)
             return pref.language
-        return normalize_language(event.sender.language_code, cfg.default_language)
+        return normalize_language(event.sender.language_code, self.deps.config.default_language)
 
     def preference_key(self, event: InboundEvent) -> str:
         return sender_key(self.deps.config.salt, event.channel, event.sender.external_id, purpose="preference")
 
     async def _context(self, uow: UnitOfWork, event: InboundEvent) -> Context:
-        session = uow.session
-        actor = await self._actor(session, event)
-        lang = await self._language(session, event, actor)
         key = sender_key(self.deps.config.salt, event.channel, event.sender.external_id)
-        state = await StateHandle.load(session, key, self.deps.sealer, self.deps.clock.now())
+        ident, staff, pref, row = await self._load(uow.session, event, self.preference_key(event), key)
+        actor = self._actor_of(ident, staff)
+        lang = self._language_of(event, actor, pref, stamp=True)
+        state = StateHandle(key, row, self.deps.sealer, self.deps.clock.now())
         return Context(
             event=event, uow=uow, deps=self.deps, actor=actor, lang=lang, state=state,
             sender_key=key, dispatcher=self,
         )
+
+    @asynccontextmanager
+    async def _writer(self) -> AsyncIterator[None]:
+        """SQLite has one writer: updates handled at once take turns here, in arrival order, instead
+        of polling for the file lock (busy timeout) and failing with "database is locked" when
+        it runs out. Other databases: no turn to take."""
+        if self._write_turn is None:
+            yield
+            return
+        async with self._write_turn:
+            yield
 
     async def _route(self, ctx: Context) -> None:
         event = ctx.event
@@ -244,6 +347,9 @@ class Dispatcher:
         if event.text is None and event.attachment is None:
             ctx.reply(_("I received an empty message. Nothing was changed. Send /help to see what you can do."))
             return
+        for fallback in (fb for r in self.routers for fb in r.text_fallbacks):
+            if event.text is not None and await fallback(ctx):
+                return
         ctx.reply(
             _("I'm not sure what you mean. Nothing was stored. Send /help to see what you can do."),
             buttons=self.menu_buttons(ctx),
@@ -327,7 +433,7 @@ class Dispatcher:
         if not data:
             return
         key = sender_key(self.deps.config.salt, channel, external_id)
-        async with self.deps.begin() as uow:
+        async with self._writer(), self.deps.begin() as uow:
             state = await StateHandle.load(uow.session, key, self.deps.sealer, self.deps.clock.now())
             state.menu = data
             state.menu_labels = [b.label for b in reply.flat_buttons()]

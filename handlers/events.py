@@ -86,6 +86,11 @@ class Reply(BaseModel):
     # remove (its own answers, the receipt among them). Channels that cannot, ignore it; the
     # text says plainly what is left.
     delete_recent: bool = False
+    # Something that exists only in this message (a receipt): the update's changes are committed
+    # only once the channel has delivered it. If it cannot be delivered, everything is rolled back
+    # and ``undelivered_text`` is answered instead (channels that cannot fail deliver it after).
+    must_arrive: bool = False
+    undelivered_text: str = ""
 
     def flat_buttons(self) -> list[Button]:
         return [b for row in self.buttons for b in row]

@@ -78,6 +78,16 @@ def ngettext_for(language: str) -> Callable[[str, str, int], str]:
     return translation(language).ngettext
 
 
+def lang_of(_: Gettext) -> str:
+    """The language ``_`` translates into, so names can be picked for it (``Named.name_for``):
+    ``gettext_for(lang)`` (what notices are rendered with; cached, so comparable) or a chat
+    context's ``_`` (which knows its ``lang``); anything else reads as the default language."""
+    owner_lang = getattr(getattr(_, "__self__", None), "lang", None)
+    if isinstance(owner_lang, str) and owner_lang in SUPPORTED_LANGUAGES:
+        return owner_lang
+    return next((lang for lang in SUPPORTED_LANGUAGES if _ == gettext_for(lang)), DEFAULT_LANGUAGE)
+
+
 @cache
 def _msgids_by_text() -> dict[str, frozenset[str]]:
     """Every translated text (and msgid) → the msgids it stands for, in any language."""

@@ -29,11 +29,13 @@ SUBJECTS: dict[str, set[str]] = {
     "member": {"assignment:confirmed", "member:acknowledged", "case:assigned", "case:forwarded", "case:concluded"},
     # A campaign task (one subgroup's work at one target): starts when the campaign runs.
     "task": {"campaign:running", "task:done", "campaign:ended"},
+    # One campaign member's 签收 of their notice: starts when the notice goes out (the campaign runs).
+    "campaign_member": {"campaign:running", "campaign_member:acknowledged", "campaign:ended"},
 }
 # Who is reminded or escalated to.
-#   member     the team member the deadline is for (签收)
+#   member     the team member the deadline is for (签收; a campaign member: of the notice)
 #   lead       the case's team lead, or before a team exists the leads of its joint group
-#              (a campaign task: its subgroup's lead)
+#              (a campaign task or member: the subgroup's lead)
 #   group_lead the leads of the case's joint group (a campaign task: of the organising group)
 #   supervisor the supervisors
 RECIPIENTS = ("member", "lead", "group_lead", "supervisor")
@@ -98,7 +100,7 @@ class Kind(BaseModel):
                 if v not in known:
                     raise ValueError(f"{field}: unknown trigger {v!r} for a {self.subject} deadline; "
                                      f"one of {', '.join(sorted(known))}")
-        if self.remind == "member" and self.subject != "member":
+        if self.remind == "member" and self.subject not in ("member", "campaign_member"):
             raise ValueError("remind: 'member' is only for member deadlines")
         return self
 

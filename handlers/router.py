@@ -12,6 +12,8 @@ from storage.models import Role
 
 CommandHandler = Callable[[Context, str], Awaitable[None]]
 ActionHandler = Callable[[Context, str], Awaitable[None]]
+# Free text nobody else took (no command, button or conversation): True when it answered.
+TextFallback = Callable[[Context], Awaitable[bool]]
 
 
 class Audience(str, enum.Enum):
@@ -133,6 +135,7 @@ class Router:
     commands: dict[str, CommandSpec] = field(default_factory=dict)
     actions: dict[str, ActionHandler] = field(default_factory=dict)
     conversations: dict[str, Conversation] = field(default_factory=dict)
+    text_fallbacks: list[TextFallback] = field(default_factory=list)
     attached: bool = field(default=False, repr=False)  # set by the dispatcher that includes it
 
     def command(
@@ -164,6 +167,11 @@ class Router:
             return fn
 
         return deco
+
+    def text_fallback(self, fn: TextFallback) -> TextFallback:
+        """Register ``fn`` for free text that would otherwise get "I'm not sure what you mean"."""
+        self.text_fallbacks.append(fn)
+        return fn
 
     def add_conversation(self, conv: Conversation) -> Conversation:
         self.conversations[conv.name] = conv

@@ -15,12 +15,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.access import About, may_hear
 from handlers.bus import Bus
 from handlers.clock import Clock
 from handlers.config import Config
 from handlers.events import Reply
 from handlers.i18n import Gettext, gettext_for
 from handlers.policy import DeadlinePolicy
+from storage import audit
 from storage.crypto import Sealer
 from storage.models import ChatIdentity, Outbox, Staff, Tip
 
@@ -60,13 +62,14 @@ class OutboxWriter:
     clock: Clock
     default_language: str
 
-    async def to_staff(self, staff_id: int, render: Render, *, kind: str, dedupe_key: str | None = None,
-                       not_before: datetime | None = None) -> list[Outbox]:
+    async def to_staff(self, staff_id: int, render: Render, *, about: About, kind: str,
+                       dedupe_key: str | None = None, not_before: datetime | None = None) -> list[Outbox]:
         """``render(_)`` for every chat the staff member is bound to, in their language.
+        ``about`` is what the notice concerns: nothing is queued for a person with a conflict on it.
         ``dedupe_key`` makes it idempotent: queuing it again for the same chat is a no-op."""
-        return await notify_staff(self.session, staff_id, render, kind=kind, now=self.clock.now(),
-                                  default_language=self.default_language, dedupe_key=dedupe_key,
-                                  not_before=not_before)
+        return await notify_staff(self.session, staff_id, render, about=about, sealer=self.sealer, kind=kind,
+                                  now=self.clock.now(), default_language=self.default_language,
+                                  dedupe_key=dedupe_key, not_before=not_before)
 
     async def to_reporter(self, tip: Tip, render: Render, *, kind: str, dedupe_key: str) -> Outbox | None:
         """A push to a named reporter who left a chat address; anonymous reporters are never pushed."""
@@ -84,12 +87,19 @@ class OutboxWriter:
         return row
 
 
-async def notify_staff(session: AsyncSession, staff_id: int, render: Render, *, kind: str, now: datetime,
-                       default_language: str, dedupe_key: str | None = None,
-                       not_before: datetime | None = None) -> list[Outbox]:
+async def notify_staff(session: AsyncSession, staff_id: int, render: Render, *, about: About,
+                       sealer: Sealer | None, kind: str, now: datetime, default_language: str,
+                       dedupe_key: str | None = None, not_before: datetime | None = None) -> list[Outbox]:
+    """Every notice to staff passes here, so the need-to-know rule is kept in one place: a person
+    with a conflict on what the notice is ``about`` gets nothing (as if the case did not exist)."""
     staff = await session.get(Staff, staff_id)
     if staff is None or not staff.active:
         return []
+    if about is not None:
+        if sealer is None:
+            raise MissingDependency("notify_staff needs the sealer to check a notice about a case")
+        if not await may_hear(session, sealer, staff, about):
+            return []
     reply = render(gettext_for(staff.language or default_language))
     idents = (await session.scalars(
         select(ChatIdentity).where(ChatIdentity.staff_id == staff_id, ChatIdentity.blocked_at.is_(None))
@@ -128,3 +138,10 @@ class UnitOfWork:
 
     async def emit(self, event: str, **payload: Any) -> None:
         await self.bus.emit(self, event, **payload)
+
+    async def audit(self, staff: Staff | None, action: str, *, case_id: int | None = None, **detail: object) -> None:
+        """Append to the keyed audit chain in this transaction. ``detail`` holds ids, counts and
+        what was asked for, never what a tip says."""
+        await audit.append(self.session, key=self.config.audit_mac_key, at=self.now(), action=action,
+                           actor_staff_id=staff.id if staff else None, actor_label=staff.login if staff else "system",
+                           case_id=case_id, detail=dict(detail))

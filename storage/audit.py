@@ -117,3 +117,62 @@ async def verify(session: AsyncSession, *, key: bytes, expect_count: int | None 
             return VerifyResult(False, n, None, f"entry number {against.count} is not the one anchored as {against}: "
                                                 "the trail was rewritten", prev)
     return VerifyResult(True, n, head=prev)
+
+
+def plain_hash(prev_hash: str, at: datetime, actor_staff_id: int | None, actor_label: str, action: str,
+               case_id: int | None, detail: dict[str, Any]) -> str:
+    """How entries were chained before the chain was keyed (plain SHA-256): read only by :func:`rekey`."""
+    body = json.dumps(
+        [prev_hash, at.isoformat(), actor_staff_id, actor_label, action, case_id, detail],
+        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass
+class RekeyResult:
+    ok: bool
+    plain: int = 0  # entries found under the old plain chain (re-signed unless a dry run)
+    keyed: int = 0  # entries already under the key, after them (re-chained)
+    old_head: str = GENESIS
+    problem: str = ""
+    first_bad_id: int | None = None
+
+
+async def rekey(session: AsyncSession, *, key: bytes, against: Anchor | None = None, apply: bool = True) -> RekeyResult:
+    """Re-sign a trail begun before the chain was keyed. The trail must verify as it stands: a plain
+    SHA-256 prefix, then (after the upgrade) entries under ``key``; anything else is refused and
+    nothing changes. A plain entry after a keyed one is refused too: that is what an edit forged
+    without the key looks like. ``against`` (a digest anchor) proves the keyed part was not turned
+    back into a plain chain before this run. Then every entry is re-chained under the key."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+    entries = (await session.scalars(select(AuditEntry).order_by(AuditEntry.id))).all()
+    prev, plain, keyed, last_id = GENESIS, 0, 0, 0
+    anchor_hash: str | None = None
+    for n, e in enumerate(entries, 1):
+        args = (e.prev_hash, e.at, e.actor_staff_id, e.actor_label, e.action, e.case_id, e.detail)
+        if e.prev_hash != prev:
+            return RekeyResult(False, plain, keyed, prev, f"entry {e.id} does not follow entry {last_id}", e.id)
+        if not keyed and e.hash == plain_hash(*args):
+            plain += 1
+        elif hmac.compare_digest(e.hash, entry_hash(key, *args)):
+            keyed += 1
+        else:
+            return RekeyResult(False, plain, keyed, prev, f"entry {e.id} matches neither the old plain chain"
+                               + (" (it follows keyed entries)" if keyed else "") + " nor the audit key", e.id)
+        prev, last_id = e.hash, e.id
+        if against is not None and n == against.count:
+            anchor_hash = e.hash
+    if against is not None and (len(entries) < against.count or (
+            against.count and (anchor_hash is None or not anchor_hash.startswith(against.head)))):
+        return RekeyResult(False, plain, keyed, prev, f"the trail does not reach the anchor {against}: "
+                                                      "it was rewritten or truncated")
+    if apply and plain:
+        chained = GENESIS
+        for e in entries:
+            e.prev_hash = chained
+            e.hash = chained = entry_hash(key, chained, e.at, e.actor_staff_id, e.actor_label, e.action, e.case_id,
+                                          e.detail)
+        await session.flush()
+    return RekeyResult(True, plain, keyed, prev)

@@ -17,6 +17,7 @@ from storage.models import (
     CaseNote,
     ConversationState,
     Evaluation,
+    InboxItem,
     Outbox,
     ProgressReport,
     Tip,
@@ -36,6 +37,7 @@ SEALED: list[tuple[Any, str, tuple[str, ...]]] = [
     (Outbox, "key_id", ("address_enc",)),
     (ProgressReport, "key_id", ("note_enc", "file_enc")),
     (Evaluation, "key_id", ("note_enc",)),
+    (InboxItem, "key_id", ("sealed",)),
 ]
 BATCH = 200
 # Attachments hold up to max_attachment_bytes each (20 MB by default): a batch of 200 could

@@ -70,7 +70,7 @@ async def test_a_new_channel_needs_only_its_spec_and_one_registry_line(demo_db_u
             staff = await s.scalar(select(Staff).where(Staff.login == "o01-lead"))
             s.add(ChatIdentity(staff_id=staff.id, channel="pigeon", external_id="coop-7", bound_at=app.deps.clock.now()))
         async with app.deps.begin() as uow:
-            await uow.outbox.to_staff(staff.id, lambda _: Reply(text="new case"), kind="test", dedupe_key="pigeon-1")
+            await uow.outbox.to_staff(staff.id, lambda _: Reply(text="new case"), about=None, kind="test", dedupe_key="pigeon-1")
         assert await worker.drain_once() == 1
         assert [r.text for r in pigeon.to("coop-7")] == ["new case"]  # type: ignore[attr-defined]
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.app import DEMO_ORG
 from storage.base import Base
 from storage.db import make_engine, make_sessionmaker
-from storage.models import ConflictDeclaration, JointGroup, Office, Region, Staff
+from storage.models import ConflictDeclaration, JointGroup, JointUnit, Office, Region, Staff
 from storage.orgfile import OrgFileError, import_org, load_org_file, parse_org
 
 
@@ -29,7 +29,9 @@ async def test_demo_organisation_has_the_promised_shape(demo_db_url: str) -> Non
     engine = make_engine(demo_db_url)
     async with make_sessionmaker(engine)() as s:
         assert await s.scalar(select(func.count()).select_from(JointGroup)) == 6
-        assert await s.scalar(select(func.count()).select_from(Office)) == 45
+        # 45 stationed offices, plus the commission office and the city's commission of the joint unit.
+        assert await s.scalar(select(func.count()).select_from(Office).where(Office.joint_group_id.is_not(None))) == 45
+        assert await s.scalar(select(func.count()).select_from(JointUnit)) == 1
         assert await s.scalar(select(func.count()).select_from(Region)) == 12
         n_staff = await s.scalar(select(func.count()).select_from(Staff))
         assert 190 <= n_staff <= 220

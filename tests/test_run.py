@@ -23,7 +23,8 @@ async def test_run_on_an_empty_database_migrates_loads_demo_and_chats(tmp_path: 
 
     migrate.downgrade(url, "base")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIANZU_")}
-    env.update(LIANZU_DATABASE_URL=url, LIANZU_LOG_LEVEL="WARNING")
+    # This checkout's code, not an installed copy (the process runs in tmp_path).
+    env.update(LIANZU_DATABASE_URL=url, LIANZU_LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "run"],
         input="/help\n/as o03-lead\n/start\n/quit\n",
@@ -37,14 +38,14 @@ async def test_run_on_an_empty_database_migrates_loads_demo_and_chats(tmp_path: 
     assert "Traceback" not in proc.stderr
     engine = make_engine(url)
     async with make_sessionmaker(engine)() as s:
-        assert await s.scalar(select(func.count()).select_from(Office)) == 45
-        assert await s.scalar(select(func.count()).select_from(Staff)) == 200
+        assert await s.scalar(select(func.count()).select_from(Office)) == 47  # 45 stationed offices, a commission office and a local commission (the joint unit)
+        assert await s.scalar(select(func.count()).select_from(Staff)) == 204  # with the joint unit's four
     await engine.dispose()
 
 
 def test_wrong_setting_stops_start_up_with_its_name(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIANZU_")}
-    env["LIANZU_TIMEZONE"] = "Nowhere/Atlantis"
+    env.update(LIANZU_TIMEZONE="Nowhere/Atlantis", PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-m", "bot", "run"], input="", capture_output=True, text=True,
                           cwd=tmp_path, env=env, timeout=60)
     assert proc.returncode == 2

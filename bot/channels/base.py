@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable, Hashable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -79,3 +81,60 @@ class ChannelSpec:
     # What /forget can and cannot remove from a chat on this platform: an ``N_()``-marked msgid
     # (None: the generic words of ``handlers.reporter.forget``).
     forget_note: str | None = None
+
+
+# Updates in work at once, over all chats (each holds a database connection while it works).
+MAX_CHATS_AT_ONCE = 32
+
+
+class _Line:
+    __slots__ = ("lock", "waiting")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.waiting = 0
+
+
+class PerChat:
+    """Where a channel's updates enter the program: different chats are handled at once, each
+    chat's updates one at a time, in the order they arrived here (a chat's second message
+    never overtakes its first, nor its reply the first one's).
+
+    A chat's line exists only while it has an update in work or waiting: idle chats cost
+    nothing, so memory follows the updates in flight, not the chats ever seen. At most
+    ``limit`` updates are worked on at once; the others wait their turn.
+    """
+
+    def __init__(self, limit: int = MAX_CHATS_AT_ONCE) -> None:
+        self._lines: dict[Hashable, _Line] = {}
+        self._slots = asyncio.Semaphore(limit)
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @asynccontextmanager
+    async def turn(self, chat: Hashable) -> AsyncIterator[None]:
+        # Nothing here suspends before the lock is asked for: tasks started in arrival order
+        # queue in that order (asyncio.Lock wakes its waiters first in, first out).
+        line = self._lines.get(chat)
+        if line is None:
+            line = self._lines[chat] = _Line()
+        line.waiting += 1
+        self._idle.clear()
+        try:
+            async with line.lock, self._slots:  # the slot after the line: a busy chat holds one slot at most
+                yield
+        finally:
+            line.waiting -= 1
+            if line.waiting == 0:
+                del self._lines[chat]
+                if not self._lines:
+                    self._idle.set()
+
+    async def idle(self) -> None:
+        """Returns once no update is in work or waiting (shutdown, tests)."""
+        await self._idle.wait()
+
+    @property
+    def chats(self) -> int:
+        """Chats with an update in work or waiting."""
+        return len(self._lines)

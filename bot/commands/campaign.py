@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 import yaml
 from pydantic import ValidationError
 
+from bot.commands import cli_log
+from bot.commands.staff import run_uow
 from bot.settings import Settings
-from handlers.app import make_deps
 from handlers.campaigns import filespec, report, service
-from handlers.clock import SystemClock
 from handlers.i18n import gettext_for
 from handlers.uow import UnitOfWork
-from storage.crypto import Sealer
-from storage.db import make_engine, make_sessionmaker
-
-T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,19 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=cmd_report)
 
 
-def _run(settings: Settings, fn: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-    async def go() -> T:
-        engine = make_engine(settings.database_url)
-        try:
-            deps = make_deps(settings, make_sessionmaker(engine), SystemClock(), Sealer(settings.keyring))
-            async with deps.begin() as uow:
-                return await fn(uow)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
-
-
 def cmd_create(settings: Settings, args: argparse.Namespace) -> int:
     try:
         data = yaml.safe_load(args.file.read_text(encoding="utf-8"))
@@ -63,7 +43,7 @@ def cmd_create(settings: Settings, args: argparse.Namespace) -> int:
                f"({sum(len(sg.members) for sg in c.subgroups)} people); confirm it in the chat with /campaign {c.reference}"
 
     try:
-        print(_run(settings, go))
+        print(run_uow(settings, go))
     except ValidationError as exc:
         print("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), file=sys.stderr)
         return 2
@@ -81,9 +61,11 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
         if c is None:
             return None
         # The command line is an administrator's tool: the whole campaign, evaluations included.
-        return await report.table(uow, _, c, c.targets, with_evaluations=True)
+        rows = await report.table(uow, _, c, c.targets, with_evaluations=True)
+        await cli_log(uow.session, settings, "campaign_report", campaign=c.reference, format=args.format)
+        return rows
 
-    rows = _run(settings, go)
+    rows = run_uow(settings, go)
     if rows is None:
         print(f"no campaign {args.reference}", file=sys.stderr)
         return 2

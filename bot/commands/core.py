@@ -15,7 +15,7 @@ from bot.settings import Settings
 from handlers.i18n import compile_catalogs
 from storage import migrate
 from storage.db import make_engine, make_sessionmaker
-from storage.orgfile import OrgFileError, dump_org, export_org, import_org, load_org_file
+from storage.orgfile import OrgFileError, dump_org, export_org, import_org_batched, load_org_file
 
 log = logging.getLogger("lianzu")
 
@@ -62,10 +62,12 @@ def cmd_org_import(settings: Settings, args: argparse.Namespace) -> int:
         await asyncio.to_thread(migrate.upgrade, settings.database_url)
         engine = make_engine(settings.database_url)
         try:
-            async with make_sessionmaker(engine)() as session, session.begin():
-                stats = await import_org(session, org)
+            sm = make_sessionmaker(engine)
+            # In batches, so that people using the bot meanwhile are not locked out (SQLite).
+            stats = await import_org_batched(sm, org)
+            async with sm() as session, session.begin():
                 await cli_log(session, settings, "org_import", file=args.file.name, **stats)
-                return stats
+            return stats
         finally:
             await engine.dispose()
 
@@ -80,8 +82,10 @@ def cmd_org_export(settings: Settings, args: argparse.Namespace) -> int:
     async def go() -> str:
         engine = make_engine(settings.database_url)
         try:
-            async with make_sessionmaker(engine)() as session:
-                return dump_org(await export_org(session))
+            async with make_sessionmaker(engine)() as session, session.begin():
+                text = dump_org(await export_org(session))
+                await cli_log(session, settings, "org_export", file=str(args.file or "-"))
+                return text
         finally:
             await engine.dispose()
 

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, select, true
 
 from bot.commands import cli_log
 from bot.settings import Settings
-from handlers.schedule.figures import Period, Stats, scope, shown_cells, shown_ratio, stats
+from handlers.schedule.figures import Period, Stats, scope, shown_cells, shown_ratio, stats_for
 from storage.crypto import Sealer
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Staff
@@ -91,7 +91,7 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
                     if staff is None:
                         return None
                     where = await scope(s, Sealer(settings.keyring), staff)
-                return [await stats(s, where, q) for q in (p, p.shift(years=-1), p.shift(back=True))]
+                return await stats_for(s, where, [p, p.shift(years=-1), p.shift(back=True)])
         finally:
             await engine.dispose()
 

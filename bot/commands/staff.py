@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import cli_log
+from bot.commands.keys import cmd_audit_rekey
 from bot.settings import Settings
 from handlers.app import make_deps
 from handlers.cases import binding
@@ -51,6 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--against-digest", metavar="HEAD:COUNT",
                    help="the audit anchor from a daily digest (detects deleted or rewritten entries since then)")
     v.set_defaults(func=cmd_verify)
+    rk = aus.add_parser("rekey", help="re-sign a trail begun before the audit key existed (checked first)")
+    rk.add_argument("--against-digest", metavar="HEAD:COUNT",
+                    help="the newest audit anchor from a digest: proves the keyed part was not rewritten")
+    rk.add_argument("--dry-run", action="store_true", help="check and count, change nothing")
+    rk.set_defaults(func=cmd_audit_rekey)
 
 T = TypeVar("T")
 
@@ -67,7 +73,7 @@ def _run(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
     return asyncio.run(go())
 
 
-def _run_uow(settings: Settings, fn: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+def run_uow(settings: Settings, fn: Callable[[UnitOfWork], Awaitable[T]]) -> T:
     """A unit of work like the running program's, for actions that queue notices."""
     async def go() -> T:
         engine = make_engine(settings.database_url)
@@ -125,7 +131,7 @@ def cmd_deactivate(settings: Settings, args: argparse.Namespace) -> int:
                       open_cases=len(done.open_cases) if done else 0)
         return done
 
-    done = _run_uow(settings, go)
+    done = run_uow(settings, go)
     if done is None:
         print(f"No staff member with login {args.login!r}. Nothing was changed.")
         return 2

@@ -13,7 +13,8 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
 from aiogram.types import TelegramObject, Update
 
-from bot.telegram import translate
+from bot.channels.base import PerChat
+from bot.telegram import CHANNEL, translate
 from handlers.events import InboundFile
 
 log = logging.getLogger("lianzu.telegram")
@@ -39,12 +40,23 @@ class BoundedBuffer(io.BytesIO):
 EVENT_KEY = "lianzu_event"
 
 
+def chat_of(update: Update) -> int | None:
+    """The chat an update belongs to (a button press: the chat of its message)."""
+    if update.message is not None:
+        return update.message.chat.id
+    query = update.callback_query
+    if query is not None:
+        return query.message.chat.id if query.message is not None else query.from_user.id
+    return None
+
+
 class EventMiddleware(BaseMiddleware):
     """Registered on ``dp.update.outer_middleware``; handlers find the event in ``data[EVENT_KEY]``.
     Updates that need no answer (or cannot be read) stop here."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, order: PerChat | None = None) -> None:
         self.max_bytes = max_bytes
+        self.order = order or PerChat()
 
     async def __call__(
         self,
@@ -53,6 +65,16 @@ class EventMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         assert isinstance(update, Update)
+        # The whole update in the chat's turn, the download and the replies included.
+        async with self.order.turn((CHANNEL, chat_of(update))):
+            return await self._handle(handler, update, data)
+
+    async def _handle(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        update: Update,
+        data: dict[str, Any],
+    ) -> Any:
         attachment = None
         if update.message is not None and update.message.from_user is not None:
             ref = translate.file_ref(update.message)

@@ -12,19 +12,24 @@ from aiogram import Dispatcher as AiogramDispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
+from bot.channels.base import PerChat
+from bot.inbox import Inbox
 from bot.logs import quiet_libraries
-from bot.telegram import commands
+from bot.telegram import CHANNEL, commands
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.limits import POLL_TIMEOUT_SECONDS, PUBLIC_DOWNLOAD_BYTES
 from bot.telegram.middleware import EventMiddleware
 from bot.telegram.router import make_router
-from bot.telegram.webhook import make_handler
+from bot.telegram.webhook import make_handler, make_processor
 from bot.web import WebServer
 from handlers.dispatcher import Dispatcher
 
 log = logging.getLogger("lianzu.telegram")
 # Only what the router answers; everything else Telegram need not send.
 ALLOWED_UPDATES = ["message", "callback_query"]
+# Polled updates in work or waiting for their chat's turn; getUpdates pauses beyond it.
+MAX_WAITING_UPDATES = 256
+STOP_WAIT_SECONDS = 10
 
 
 class TelegramService:
@@ -52,19 +57,27 @@ class TelegramService:
         limit = dispatcher.deps.config.max_attachment_bytes
         self.max_bytes = limit if api_url else min(limit, PUBLIC_DOWNLOAD_BYTES)
         self.dp = AiogramDispatcher()
-        self.dp.update.outer_middleware(EventMiddleware(self.max_bytes))
+        # Chats at once, each in order (bot.channels.base.PerChat), in both modes.
+        self.order = PerChat()
+        self.dp.update.outer_middleware(EventMiddleware(self.max_bytes, self.order))
         self.dp.include_router(make_router(dispatcher))
         self.channel = TelegramChannel(self.bot)
         self.poll_timeout = poll_timeout
         self.webhook_url, self.webhook_secret = webhook_url, webhook_secret
         self._task: asyncio.Task[None] | None = None
+        self.inbox: Inbox | None = None
         if mode == "webhook":
             if web is None or not webhook_url or not webhook_secret:
                 raise ValueError("webhook mode needs the web server, a webhook URL and a secret")
-            web.add_route("POST", webhook_path, make_handler(self.dp, self.bot, webhook_secret))
+            d = dispatcher.deps
+            self.inbox = Inbox(CHANNEL, d.sessionmaker, d.sealer, d.clock)
+            self.inbox.serve(make_processor(self.dp, self.bot))
+            web.add_route("POST", webhook_path, make_handler(self.bot, webhook_secret, self.inbox))
 
     async def start(self) -> None:
         await commands.publish(self.bot, self.dispatcher, self.dispatcher.deps.config.default_language)
+        if self.inbox is not None:
+            await self.inbox.start()  # first finishes what a previous process stored and left
         if self.mode == "webhook":
             await self.bot.set_webhook(self.webhook_url or "", secret_token=self.webhook_secret,
                                        allowed_updates=ALLOWED_UPDATES)
@@ -75,12 +88,15 @@ class TelegramService:
         self._task = asyncio.create_task(self.dp.start_polling(
             self.bot, polling_timeout=self.poll_timeout, handle_signals=False, close_bot_session=False,
             allowed_updates=ALLOWED_UPDATES,
-            # One update at a time, in order: a person's messages must not overtake each other.
-            handle_as_tasks=False,
+            # Each update in its own task, started in order; the middleware's per-chat turn keeps
+            # a person's messages from overtaking each other. The cap bounds the tasks waiting.
+            handle_as_tasks=True, tasks_concurrency_limit=MAX_WAITING_UPDATES,
         ))
         log.info("telegram polling started")
 
     async def stop(self) -> None:
+        if self.inbox is not None:
+            await self.inbox.stop()
         if self._task is not None:
             with contextlib.suppress(RuntimeError):
                 await self.dp.stop_polling()
@@ -88,4 +104,7 @@ class TelegramService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+        # Updates already taken finish, with their replies, before the session closes.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.order.idle(), STOP_WAIT_SECONDS)
         await self.bot.session.close()

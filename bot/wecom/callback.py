@@ -1,9 +1,10 @@
 """The callback URL of the self-built app: URL verification (GET) and encrypted messages and
-events (POST), answered within WeCom's 5-second limit — the work happens afterwards."""
+events (POST), answered within WeCom's 5-second limit. A message is stored in the inbox
+(bot/inbox.py) before the answer and worked from there: WeCom never sends an answered callback
+again, so a process that dies afterwards must still find it."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,8 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
+from bot.channels.base import PerChat
+from bot.inbox import Inbox, StoreFailed
 from bot.wecom import CHANNEL
 from bot.wecom.channel import WeComChannel
 from bot.wecom.client import in_thread
@@ -24,15 +27,17 @@ from handlers.events import InboundEvent, InboundFile, Reply, Sender
 log = logging.getLogger("lianzu.wecom")
 MAX_BODY_BYTES = 64 * 1024
 REPLAY_WINDOW_SECONDS = 300  # a callback signed longer ago than this is refused
-Handle = Callable[[InboundEvent], Awaitable[list[Reply]]]
+Handle = Callable[..., Awaitable[list[Reply]]]  # Dispatcher.handle(event, deliver=…)
 
 
 class WeComCallback:
-    def __init__(self, crypto: WeChatCrypto, channel: WeComChannel, handle: Handle, *, max_attachment_bytes: int,
-                 numbered: bool = True) -> None:
+    def __init__(self, crypto: WeChatCrypto, channel: WeComChannel, handle: Handle, inbox: Inbox, *,
+                 max_attachment_bytes: int, numbered: bool = True) -> None:
         self.crypto, self.channel, self.handle = crypto, channel, handle
         self.max_attachment_bytes, self.numbered = max_attachment_bytes, numbered
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.order = PerChat()  # people at once, each person's messages in order
+        self.inbox = inbox
+        inbox.serve(self.work)
 
     def _fresh(self, timestamp: str) -> bool:
         try:
@@ -74,25 +79,38 @@ class WeComCallback:
             assert isinstance(msg, dict) and msg.get("FromUserName")
         except Exception:
             return web.Response(status=400, text="bad request")
-        # Answer now; do the work afterwards (WeCom retries anything slower than 5 s).
-        task = asyncio.create_task(self._work(msg))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        # Stored first, then answered; the work follows (WeCom retries anything slower than 5 s,
+        # and anything not answered 200: a message that could not be stored comes again).
+        try:
+            await self.inbox.accept(msg)
+        except StoreFailed:
+            return web.Response(status=503, text="try again")
         return web.Response(text="")
 
-    async def _work(self, msg: dict[str, Any]) -> None:
+    async def work(self, msg: dict[str, Any]) -> None:
+        """Handle one stored message, in its sender's turn. Raises (the inbox keeps it for another
+        try) when the media could not be fetched or the dispatcher could not reach the database."""
+        async with self.order.turn((CHANNEL, str(msg["FromUserName"]))):
+            await self._work_in_turn(msg)
+
+    async def _work_in_turn(self, msg: dict[str, Any]) -> None:
+        event = await self._event(msg)
+        if event is None:
+            return
+        user = str(msg["FromUserName"])
+
+        async def deliver(reply: Reply) -> None:  # a receipt: sent before its report is committed
+            await self.channel.answer(user, reply)
+
+        replies = await self.handle(event, deliver=deliver, retry_later=True)  # kept in the inbox
+        # Handled and committed: from here a retry would be de-duplicated, so failures only log.
         try:
-            event = await self._event(msg)
-            if event is None:
-                return
-            replies = await self.handle(event)
-            user = msg["FromUserName"]
             for r in replies:
                 await self.channel.send(user, r)
             if event.button and msg.get("TaskId") and replies:
                 await self.channel.update_card(user, msg["TaskId"], replies[0].text)
         except Exception:
-            log.exception("wecom message could not be handled")  # content and sender are not logged
+            log.exception("wecom answer could not be sent")  # content and sender are not logged
 
     async def _event(self, msg: dict[str, Any]) -> InboundEvent | None:
         user = str(msg["FromUserName"])
@@ -124,5 +142,4 @@ class WeComCallback:
 
     async def drain(self) -> None:
         """Wait for work in progress (tests, shutdown)."""
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        await self.inbox.drain()

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import create_engine, delete, insert, select
+from sqlalchemy import create_engine, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception, stop_after_attempt
 from wechatpy.enterprise import WeChatClient
@@ -56,9 +58,12 @@ class DbTokenStorage(SessionStorage):
 
     def set(self, key: str, value: Any, ttl: int | None = None) -> None:
         exp = datetime.now(UTC) + timedelta(seconds=ttl or 7200)
+        # An upsert: people writing at once may fetch a token at once (delete + insert would
+        # collide on the name and lose the reply being sent).
         with self.engine.begin() as c:
-            c.execute(delete(ChannelToken).where(ChannelToken.name == key))
-            c.execute(insert(ChannelToken).values(name=key, value=value, expires_at=exp))
+            upsert = postgresql_insert if c.dialect.name == "postgresql" else sqlite_insert
+            c.execute(upsert(ChannelToken).values(name=key, value=value, expires_at=exp).on_conflict_do_update(
+                index_elements=["name"], set_={"value": value, "expires_at": exp}))
 
     def delete(self, key: str) -> None:
         with self.engine.begin() as c:

@@ -30,6 +30,7 @@ def limits(settings: Settings) -> Limits:
 def start(app: App) -> None:
     from wechatpy.enterprise.crypto import WeChatCrypto  # wechatpy only when WeCom is on
 
+    from bot.inbox import Inbox
     from bot.wecom.callback import WeComCallback
     from bot.wecom.channel import WeComChannel
     from bot.wecom.client import LianzuWeComClient
@@ -40,12 +41,15 @@ def start(app: App) -> None:
                                database_url=s.database_url)
     channel = WeComChannel(client, s.wecom_agent_id, app.dispatcher, cards=s.wecom_cards)
     crypto = WeChatCrypto(s.wecom_token.get_secret_value(), s.wecom_aes_key.get_secret_value(), s.wecom_corp_id)
-    callback = WeComCallback(crypto, channel, app.dispatcher.handle, max_attachment_bytes=s.max_attachment_bytes,
-                             numbered=not s.wecom_cards)
+    deps = app.deps
+    inbox = Inbox(CHANNEL, deps.sessionmaker, deps.sealer, deps.clock)
+    callback = WeComCallback(crypto, channel, app.dispatcher.handle, inbox,
+                             max_attachment_bytes=s.max_attachment_bytes, numbered=not s.wecom_cards)
     web = app.web()
     web.add_route("GET", s.wecom_callback_path, callback.verify)
     web.add_route("POST", s.wecom_callback_path, callback.receive)
     app.channels[channel.name] = channel
+    app.services.append(inbox)  # started after the web server: replays what a previous process left
 
 
 SPEC = ChannelSpec(

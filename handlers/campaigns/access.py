@@ -14,7 +14,9 @@ import enum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.access import Hears
 from handlers.campaigns.proposal import LOCAL, Person, place_of, reasons_for
+from storage.crypto import Sealer
 from storage.models import (
     Campaign,
     CampaignTarget,
@@ -25,6 +27,7 @@ from storage.models import (
     Staff,
     Subgroup,
     SubgroupMember,
+    conflict_in_force,
     office_units,
 )
 
@@ -41,7 +44,7 @@ async def person_of(session: AsyncSession, staff: Staff) -> Person:
     stationed = set((await session.scalars(select(office_units.c.unit_id).where(
         office_units.c.office_id == staff.office_id))).all()) if staff.office_id else set()
     declared = {u for u in (await session.scalars(select(ConflictDeclaration.unit_id).where(
-        ConflictDeclaration.staff_id == staff.id))).all() if u is not None}
+        ConflictDeclaration.staff_id == staff.id, conflict_in_force()))).all() if u is not None}
     return Person(staff.id, staff.login, staff.name, staff.office_id, staff.home_region_id, Role.lead in staff.roles,
                   frozenset(stationed), frozenset(declared))
 
@@ -107,3 +110,14 @@ async def allowed(session: AsyncSession, staff: Staff | None, campaign: Campaign
     if action is CA.rate_host:
         return member.role == MemberRole.lead.value
     return False
+
+
+def hears(campaign: Campaign, sg: Subgroup) -> Hears:
+    """What a notice about a subgroup is checked against: it names the subgroup's targets, so only
+    someone who may see every one of them is told (a conflict declared after placement counts)."""
+
+    async def check(session: AsyncSession, sealer: Sealer, staff: Staff) -> bool:
+        named = {t.id for t in campaign.targets if t.subgroup_id == sg.id}
+        return named <= {t.id for t in await visible_targets(session, staff, campaign)}
+
+    return check

@@ -8,9 +8,10 @@ from sqlalchemy import select
 from handlers.campaigns import service
 from handlers.campaigns.access import CA, allowed, membership, visible_targets
 from handlers.campaigns.conversations import CONVERSATIONS, EDITOR, NEW, PROGRESS, RATE
-from handlers.campaigns.views import not_found, show_campaign, show_report
+from handlers.campaigns.views import not_found, show_campaign, show_proposal, show_report
 from handlers.context import Context
 from handlers.i18n import N_
+from handlers.inputs import number_in
 from handlers.router import Audience, Router
 from storage.models import Campaign, CampaignState, Role
 
@@ -47,8 +48,8 @@ async def show(ctx: Context, args: str) -> None:
 
 async def _load(ctx: Context, arg: str, action: CA) -> Campaign | None:
     """The campaign of a button (``ID`` or ``ID.verb``), if the speaker may do ``action`` on it."""
-    cid = arg.partition(".")[0]
-    c = await ctx.session.get(Campaign, int(cid)) if cid.isdigit() else None
+    cid = number_in(arg.partition(".")[0], digits=12)
+    c = await ctx.session.get(Campaign, cid) if cid is not None else None
     if c is None or not await allowed(ctx.session, ctx.actor.staff, c, action):
         not_found(ctx, "")
         return None
@@ -74,6 +75,12 @@ async def edit(ctx: Context, arg: str) -> None:
         await EDITOR.start(ctx, c)
 
 
+async def kept_out(ctx: Context, arg: str) -> None:
+    c = await _load(ctx, arg, CA.manage)
+    if c is not None:
+        await show_proposal(ctx, c)
+
+
 async def end(ctx: Context, arg: str) -> None:
     c = await _load(ctx, arg, CA.manage)
     if c is None:
@@ -87,18 +94,20 @@ async def end(ctx: Context, arg: str) -> None:
 
 
 async def ack(ctx: Context, arg: str) -> None:
-    if ctx.actor.staff is None or not arg.isdigit():
+    member_id = number_in(arg, digits=12)
+    if ctx.actor.staff is None or member_id is None:
         ctx.reply(ctx._("This button is for staff only. Nothing was changed."))
         return
-    result, c = await service.acknowledge(ctx.uow, ctx.actor.staff, int(arg))
+    result, c = await service.acknowledge(ctx.uow, ctx.actor.staff, member_id)
     ctx.reply(ctx._(ACK_WORDS[result]).format(ref=c.reference if c else ""))
 
 
 async def progress(ctx: Context, arg: str) -> None:
-    if ctx.actor.staff is None or not arg.isdigit():
+    member_id = number_in(arg, digits=12)
+    if ctx.actor.staff is None or member_id is None:
         not_found(ctx, "")
         return
-    await PROGRESS.start(ctx, int(arg))
+    await PROGRESS.start(ctx, member_id)
 
 
 async def report_action(ctx: Context, arg: str) -> None:
@@ -113,15 +122,16 @@ async def rate(ctx: Context, args: str) -> None:
     staff = ctx.require_staff()
     words = args.split()
     c = await service.find(ctx.session, words[0]) if words else None
-    if c is None or len(words) != 2 or not words[1].isdigit():
+    number = number_in(words[1]) if len(words) == 2 else None
+    if c is None or number is None:
         ctx.reply(ctx._("Please send /campaign_rate REFERENCE SUBGROUP, e.g. /campaign_rate ZX2026-001 2."))
         return
-    sg = await service.subgroup(ctx.session, c, int(words[1]))
+    sg = await service.subgroup(ctx.session, c, number)
     member = await membership(ctx.session, staff, c)
     if sg is not None and member is not None and member.subgroup_id == sg.id and \
             await allowed(ctx.session, staff, c, CA.rate_host, subgroup_id=sg.id):
         direction = "subgroup_to_host"
-    elif sg is not None and await allowed(ctx.session, staff, c, CA.manage):
+    elif sg is not None and member is None and await allowed(ctx.session, staff, c, CA.manage):
         direction = "host_to_subgroup"
     else:
         not_found(ctx, words[0])
@@ -143,6 +153,7 @@ def make_router() -> Router:
     r.action("cconf")(confirm)
     r.action("cedit")(edit)
     r.action("cend")(end)
+    r.action("cexcl")(kept_out)
     r.action("cack")(ack)
     r.action("cprog")(progress)
     r.action("crep")(report_action)

@@ -8,12 +8,14 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from handlers import inputs
 from handlers.campaigns import service
+from handlers.campaigns.replies import campaign_of, finish
 from handlers.campaigns.service import KIND_WORDS, TASK_WORDS, Denied, Problem, TargetSpec
 from handlers.campaigns.views import not_found, show_proposal
 from handlers.context import Context
 from handlers.router import Conversation, Step
-from storage.models import Campaign, CampaignKind, CampaignTask, JointGroup
+from storage.models import Campaign, CampaignKind, CampaignTask, Case, JointGroup, Staff
 
 TTL = timedelta(hours=2)
 SHARES = ("0", "10", "20", "30")
@@ -51,7 +53,7 @@ class NewCampaign(Conversation):
     async def ask_group(self, ctx: Context) -> None:
         groups = (await ctx.session.scalars(select(JointGroup).order_by(JointGroup.id))).all()
         ctx.reply(ctx._("Which joint group organises it? Its offices provide the people."),
-                  buttons=[[ctx.button(g.name, f"g:{g.id}")] for g in groups])
+                  buttons=[[ctx.button(g.name_for(ctx.lang), f"g:{g.id}")] for g in groups])
 
     async def ask_targets(self, ctx: Context) -> None:
         ctx.reply(ctx._("Targets, one per line (or separated by commas): a region or a unit by name, or "
@@ -68,26 +70,24 @@ class NewCampaign(Conversation):
                   buttons=[[ctx.button(f"{s}%", s) for s in SHARES]])
 
     async def on_title(self, ctx: Context) -> None:
-        title = (ctx.text or "").strip()
-        if not title:
-            ctx.reply(ctx._("I did not receive any text. Please type it, or /cancel."))
+        if (title := inputs.typed(ctx)) is None:
             return
         ctx.state.data["title"] = title[:200]
         await self.go(ctx, NW.kind)
 
     async def on_kind(self, ctx: Context) -> None:
-        if ctx.button_value not in KIND_WORDS:
-            ctx.reply(ctx._("Please choose one of the buttons."))
+        if (kind := inputs.chosen(ctx, KIND_WORDS)) is None:
             return
-        ctx.state.data["kind"] = ctx.button_value
+        ctx.state.data["kind"] = kind
         await self.go(ctx, NW.group)
 
     async def on_group(self, ctx: Context) -> None:
         v = ctx.button_value or ""
-        if not (v.startswith("g:") and v[2:].isdigit()):
-            ctx.reply(ctx._("Please choose one of the buttons."))
+        group = inputs.number_in(v[2:], digits=12) if v.startswith("g:") else None
+        if group is None:
+            ctx.reply(ctx._(inputs.CHOOSE))
             return
-        ctx.state.data["group"] = int(v[2:])
+        ctx.state.data["group"] = group
         await self.go(ctx, NW.targets)
 
     async def on_targets(self, ctx: Context) -> None:
@@ -119,32 +119,28 @@ class NewCampaign(Conversation):
         await self.go(ctx, NW.subgroups)
 
     async def on_subgroups(self, ctx: Context) -> None:
-        t = (ctx.text or "").strip()
-        if not t.isdigit() or not 1 <= int(t) <= len(ctx.state.data["targets"]):
-            ctx.reply(ctx._("Please type a number from 1 to {n} (one subgroup per target at most).").format(
-                n=len(ctx.state.data["targets"])))
+        most = len(ctx.state.data["targets"])
+        again = ctx._("Please type a number from 1 to {n} (one subgroup per target at most).").format(n=most)
+        if (n := inputs.whole_number(ctx, again, low=1, high=most)) is None:
             return
-        ctx.state.data["subgroups"] = int(t)
+        ctx.state.data["subgroups"] = n
         await self.go(ctx, NW.share)
 
     async def on_share(self, ctx: Context) -> None:
-        if ctx.button_value not in SHARES:
-            ctx.reply(ctx._("Please choose one of the buttons."))
+        if (share := inputs.chosen(ctx, SHARES)) is None:
             return
         d = ctx.state.data
-        staff = ctx.require_staff()
-        ctx.state.end()
-        try:
+
+        async def act(staff: Staff) -> None:
             c = await service.create(
                 ctx.uow, staff, title=d["title"], kind=CampaignKind(d["kind"]), joint_group_id=d["group"], organiser="",
                 starts_on=date.fromisoformat(d["dates"][0]), ends_on=date.fromisoformat(d["dates"][1]),
-                subgroups=d["subgroups"], liaison_share=int(ctx.button_value or 0) / 100,
+                subgroups=d["subgroups"], liaison_share=int(share) / 100,
                 targets=[TargetSpec(*t) for t in d["targets"]])
-        except Denied:
-            not_found(ctx, "")
-            return
-        ctx.reply(ctx._("Campaign {ref} created; the subgroups below are proposed.").format(ref=c.reference))
-        await show_proposal(ctx, c)
+            ctx.reply(ctx._("Campaign {ref} created; the subgroups below are proposed.").format(ref=c.reference))
+            await show_proposal(ctx, c)
+
+        await finish(ctx, act)
 
     steps = {
         NW.title: Step(on_title, ask_title, goes={NW.kind: "title typed"}),
@@ -202,10 +198,11 @@ class SubgroupEditor(Conversation):
             else:
                 ctx.reply(_("I did not understand that, or there is no staff member with that login."))
                 return
-            if not words[0].isdigit():
+            number = inputs.number_in(words[0])
+            if number is None:
                 ctx.reply(_("I did not understand that, or there is no staff member with that login."))
                 return
-            person = await service.change(ctx.uow, staff, c, int(words[0]), op, login)
+            person = await service.change(ctx.uow, staff, c, number, op, login)
         except Denied:
             ctx.state.end()
             not_found(ctx, "")
@@ -258,74 +255,63 @@ class Progress(Conversation):
             not_found(ctx, "")
             return
         ctx.state.begin(self.name, PR.task.value, ttl=TTL, data={"member_id": member_id})
+        names = await service.target_names(ctx.session, [tg for _t, tg in tasks], ctx.lang)
         ctx.reply(ctx._("Campaign {ref}, subgroup {n}: which task?").format(ref=c.reference, n=sg.number),
-                  buttons=[[ctx.button(f"{tg.name} · {ctx._(TASK_WORDS[t.kind])}" + (" ✔" if t.done_at else ""),
+                  buttons=[[ctx.button(f"{names[tg.id]} · {ctx._(TASK_WORDS[t.kind])}" + (" ✔" if t.done_at else ""),
                                        str(t.id))] for t, tg in tasks])
 
     async def ask_number(self, ctx: Context) -> None:
         ctx.reply(ctx._("How many? (a number: reports collected, people talked to, problems found or clues)"))
 
     async def ask_note(self, ctx: Context) -> None:
-        ctx.reply(ctx._("A short note, or send a file (for a clue: what it is about; it becomes a case)."),
-                  buttons=[[ctx.button(ctx._("Skip"), "skip")]])
+        inputs.ask_with_skip(ctx, ctx._("A short note, or send a file (for a clue: what it is about; it becomes a case)."))
 
     async def ask_done(self, ctx: Context) -> None:
         ctx.reply(ctx._("Is this task finished?"), buttons=[[ctx.button(ctx._("Yes, finished"), "yes"),
                                                               ctx.button(ctx._("Not yet"), "no")]])
 
     async def on_task(self, ctx: Context) -> None:
-        v = ctx.button_value or ""
-        task = await ctx.session.get(CampaignTask, int(v)) if v.isdigit() else None
+        task_id = inputs.number_in(ctx.button_value, digits=12)
+        task = await ctx.session.get(CampaignTask, task_id) if task_id is not None else None
         if task is None:
-            ctx.reply(ctx._("Please choose one of the buttons."))
+            ctx.reply(ctx._(inputs.CHOOSE))
             return
         ctx.state.data["task_id"] = task.id
         await self.go(ctx, PR.number)
 
     async def on_number(self, ctx: Context) -> None:
-        t = (ctx.text or "").strip()
-        if not t.isdigit():
-            ctx.reply(ctx._("Please type a whole number (0 if none)."))
+        if (n := inputs.whole_number(ctx, ctx._("Please type a whole number (0 if none)."))) is None:
             return
-        ctx.state.data["number"] = int(t)
+        ctx.state.data["number"] = n
         await self.go(ctx, PR.note)
 
     async def on_note(self, ctx: Context) -> None:
         f = ctx.attachment
         if f is not None and f.data is not None:
             ctx.state.secret["file"] = [f.filename, f.content_type, f.data.hex()]
-        elif ctx.button_value != "skip":
-            text = (ctx.text or "").strip()
-            if not text:
-                ctx.reply(ctx._("I did not receive any text. Please type it, or /cancel."))
-                return
-            ctx.state.secret["note"] = text
+        elif (note := inputs.note_or_skip(ctx)) is None:
+            return
+        elif note:
+            ctx.state.secret["note"] = note
         await self.go(ctx, PR.done)
 
     async def on_done(self, ctx: Context) -> None:
-        if ctx.button_value not in ("yes", "no"):
-            ctx.reply(ctx._("Please choose one of the buttons."))
+        if (finished := inputs.chosen(ctx, ("yes", "no"))) is None:
             return
         d, s = ctx.state.data, ctx.state.secret
-        staff = ctx.require_staff()
         f = s.get("file")
-        ctx.state.end()
-        try:
-            r = await service.report(ctx.uow, staff, d["task_id"], number=d["number"], note=s.get("note") or "",
-                                     file=(f[0], f[1], bytes.fromhex(f[2])) if f else None,
-                                     done=ctx.button_value == "yes")
-        except Denied:
-            not_found(ctx, "")
-            return
-        except Problem:
-            ctx.reply(ctx._("The campaign is not running; nothing was recorded."))
-            return
-        ctx.reply(ctx._("Recorded. Thank you."))
-        if r.case_id is not None:
-            from storage.models import Case
+        note = s.get("note") or ""
 
-            case = await ctx.session.get(Case, r.case_id)
-            ctx.reply(ctx._("The clue was opened as case {ref} and routed.").format(ref=case.reference if case else "-"))
+        async def act(staff: Staff) -> None:
+            r = await service.report(ctx.uow, staff, d["task_id"], number=d["number"], note=note,
+                                     file=(f[0], f[1], bytes.fromhex(f[2])) if f else None,
+                                     done=finished == "yes")
+            ctx.reply(ctx._("Recorded. Thank you."))
+            if r.case_id is not None:
+                case = await ctx.session.get(Case, r.case_id)
+                ctx.reply(ctx._("The clue was opened as case {ref} and routed.").format(ref=case.reference if case else "-"))
+
+        await finish(ctx, act, problem=ctx._("The campaign is not running; nothing was recorded."))
 
     steps = {
         PR.task: Step(on_task, goes={PR.number: "task chosen"}),
@@ -358,33 +344,27 @@ class Rate(Conversation):
                         "discipline and conduct (e.g. 4 5 4)."))
 
     async def ask_note(self, ctx: Context) -> None:
-        ctx.reply(ctx._("A note, if you wish."), buttons=[[ctx.button(ctx._("Skip"), "skip")]])
+        inputs.ask_with_skip(ctx, ctx._("A note, if you wish."))
 
     async def on_scores(self, ctx: Context) -> None:
-        words = (ctx.text or "").split()
-        if len(words) != 3 or not all(w.isdigit() and 1 <= int(w) <= 5 for w in words):
+        scores = inputs.numbers_in(ctx.text, 3, 1, 5)
+        if scores is None:
             ctx.reply(ctx._("Please type three whole numbers from 1 to 5, e.g. 4 5 4."))
             return
-        ctx.state.data["scores"] = [int(w) for w in words]
+        ctx.state.data["scores"] = scores
         await self.go(ctx, RT.note)
 
     async def on_note(self, ctx: Context) -> None:
-        note = "" if ctx.button_value == "skip" else (ctx.text or "").strip()
+        if (note := inputs.note_or_skip(ctx)) is None:
+            return
         d = ctx.state.data
-        staff = ctx.require_staff()
-        ctx.state.end()
-        c = await ctx.session.get(Campaign, d["campaign_id"])
-        try:
-            if c is None:
-                raise Denied()
-            await service.evaluate(ctx.uow, staff, c, d["n"], d["dir"], d["scores"], note)
-        except Denied:
-            not_found(ctx, "")
-            return
-        except Problem:
-            ctx.reply(ctx._("Ratings are given once the campaign has ended."))
-            return
-        ctx.reply(ctx._("Thank you; the rating was recorded."))
+
+        async def act(staff: Staff) -> None:
+            await service.evaluate(ctx.uow, staff, await campaign_of(ctx, d["campaign_id"]), d["n"], d["dir"],
+                                   d["scores"], note)
+            ctx.reply(ctx._("Thank you; the rating was recorded."))
+
+        await finish(ctx, act, problem=ctx._("Ratings are given once the campaign has ended."))
 
     steps = {
         RT.scores: Step(on_scores, ask_scores, goes={RT.note: "three scores typed"}),

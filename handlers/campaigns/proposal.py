@@ -32,6 +32,7 @@ from storage.models import (
     Staff,
     Subgroup,
     SubgroupMember,
+    conflict_in_force,
     office_units,
 )
 
@@ -199,7 +200,7 @@ async def load_people(session: AsyncSession, joint_group_id: int | None) -> list
         stationed.setdefault(office_id, set()).add(unit_id)
     declared: dict[int, set[int]] = {}
     for sid, uid in (await session.execute(select(ConflictDeclaration.staff_id, ConflictDeclaration.unit_id)
-                                           .where(ConflictDeclaration.unit_id.is_not(None)))).tuples():
+                                           .where(ConflictDeclaration.unit_id.is_not(None), conflict_in_force()))).tuples():
         if uid is not None:
             declared.setdefault(sid, set()).add(uid)
     return [Person(s.id, s.login, s.name, s.office_id, s.home_region_id, Role.lead in s.roles,

@@ -9,7 +9,7 @@ import io
 from collections.abc import Sequence
 
 from handlers.campaigns import service
-from handlers.i18n import N_, Gettext
+from handlers.i18n import N_, Gettext, lang_of
 from handlers.uow import UnitOfWork
 from storage.models import Campaign, CampaignTarget, TaskKind
 
@@ -21,12 +21,11 @@ DIRECTION_WORDS = {"host_to_subgroup": N_("host rates subgroup"), "subgroup_to_h
 async def table(uow: UnitOfWork, _: Gettext, c: Campaign, targets: Sequence[CampaignTarget], *,
                 with_evaluations: bool) -> list[list[object]]:
     """Rows of the report for the ``targets`` the reader may see."""
-    lines = await service.progress(uow, c, targets)
-    by_name = {t.name: t.id for t in targets}
+    lines = await service.progress(uow, c, targets, lang_of(_))
     rows: list[list[object]] = [[_(h) for h in COLUMNS]]
     totals = [0] * 7
     for ln in lines:
-        opened = await service.cases_opened(uow.session, c, [by_name[ln.target]])
+        opened = await service.cases_opened(uow.session, c, [ln.target_id])
         figs = [ln.figures[k.value] for k in TaskKind] + [opened, ln.done, ln.overdue]
         totals = [a + b for a, b in zip(totals, figs, strict=True)]
         rows.append([ln.subgroup, ln.target, *figs])

@@ -14,10 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.campaigns import proposal as prop
-from handlers.campaigns.access import CA, allowed, person_of
+from handlers.campaigns.access import CA, allowed, hears, membership, person_of
 from handlers.cases import service as cases
+from handlers.config import SUPPORTED_LANGUAGES
 from handlers.events import Button, Reply
-from handlers.i18n import N_, Gettext
+from handlers.i18n import N_, Gettext, lang_of
 from handlers.uow import UnitOfWork
 from storage import audit
 from storage.models import (
@@ -271,7 +272,16 @@ async def confirm(uow: UnitOfWork, staff: Staff, c: Campaign) -> int:
     n = 0
     for sg in c.subgroups:
         for m in sg.members:
-            await uow.outbox.to_staff(m.staff_id, await notice(uow, c, sg, m), kind="campaign",
+            # The notice starts the member's 签收 time limit, if the policy has one for their role.
+            owed = [k for k, r in uow.policy.started_by("campaign:running", member_role=m.role)
+                    if r.subject == "campaign_member"]
+            for kind in owed[:1]:  # one 签收 per notice
+                d = Deadline(subject="campaign_member", kind=kind, due_at=uow.policy.due(kind, now), created_at=now)
+                session.add(d)
+                await session.flush()
+                m.deadline_id = d.id
+            await uow.outbox.to_staff(m.staff_id, await notice(uow, c, sg, m), about=hears(c, sg),
+                                      kind="campaign",
                                       dedupe_key=f"campaign:{c.id}:{m.id}")
             n += 1
     return n
@@ -279,16 +289,21 @@ async def confirm(uow: UnitOfWork, staff: Staff, c: Campaign) -> int:
 
 async def notice(uow: UnitOfWork, c: Campaign, sg: Subgroup, m: SubgroupMember) -> Callable[[Gettext], Reply]:
     """What a member is told: campaign, subgroup, targets, dates, role; acknowledge in one tap."""
-    names = [t.name for t in await subgroup_targets(uow.session, sg)]
+    targets = await subgroup_targets(uow.session, sg)
+    names = {lang: list((await target_names(uow.session, targets, lang)).values()) for lang in SUPPORTED_LANGUAGES}
     ref, title, kind, number, role, mid = c.reference, c.title, c.kind, sg.number, m.role, m.id
     dates = f"{c.starts_on.isoformat()} – {c.ends_on.isoformat()}"
+    d = await uow.session.get(Deadline, m.deadline_id) if m.deadline_id is not None else None
+    ack_by = d.due_at.astimezone(uow.policy.tz).strftime("%Y-%m-%d %H:%M") if d is not None else None
 
     def render(_: Gettext) -> Reply:
         lines = [_("Campaign {ref}: {title} ({kind})").format(ref=ref, title=title, kind=_(KIND_WORDS[kind])),
                  _("You are in subgroup {n} as {role}.").format(n=number, role=_(ROLE_WORDS[role])),
-                 _("Targets: {targets}").format(targets="、".join(names)),
-                 _("Dates: {dates}").format(dates=dates),
-                 _("Report progress with /campaign {ref}.").format(ref=ref)]
+                 _("Targets: {targets}").format(targets="、".join(names[lang_of(_)])),
+                 _("Dates: {dates}").format(dates=dates)]
+        if ack_by is not None:
+            lines.append(_("Acknowledge by: {ack}").format(ack=ack_by))
+        lines.append(_("Report progress with /campaign {ref}.").format(ref=ref))
         return Reply(text="\n".join(lines), buttons=[[Button(label=_("✔ Acknowledge (签收)"), data=f"a:cack:{mid}")],
                                                      [Button(label=_("Report progress"), data=f"a:cprog:{mid}")]])
 
@@ -306,6 +321,7 @@ async def acknowledge(uow: UnitOfWork, staff: Staff, member_id: int) -> tuple[st
     if m.acknowledged_at is not None:
         return "again", c
     m.acknowledged_at = now
+    await settle_member(uow, m, "campaign_member:acknowledged", now)
     await log(uow, staff, c, "acknowledge", now, subgroup=sg.number)
     lead = next((x for x in sg.members if x.role == MemberRole.lead.value), None)
     if lead is not None and lead.staff_id != staff.id:
@@ -314,8 +330,20 @@ async def acknowledge(uow: UnitOfWork, staff: Staff, member_id: int) -> tuple[st
         def render(_: Gettext) -> Reply:
             return Reply(text=_("{name} acknowledged campaign {ref} (subgroup {n}).").format(name=name, ref=ref, n=n))
 
-        await uow.outbox.to_staff(lead.staff_id, render, kind="acknowledged", dedupe_key=f"cacked:{m.id}")
+        await uow.outbox.to_staff(lead.staff_id, render, about=hears(c, sg), kind="acknowledged",
+                                  dedupe_key=f"cacked:{m.id}")
     return "ok", c
+
+
+async def settle_member(uow: UnitOfWork, m: SubgroupMember, signal: str, now: datetime) -> None:
+    """A member's 签收 deadline met or cancelled by ``signal``, as the policy says."""
+    d = await uow.session.get(Deadline, m.deadline_id) if m.deadline_id is not None else None
+    if d is None or d.met_at is not None or d.cancelled_at is not None:
+        return
+    if d.kind in uow.policy.met_by(signal):
+        d.met_at = now
+    elif d.kind in uow.policy.cancelled_by(signal):
+        d.cancelled_at = now
 
 
 # -- progress --------------------------------------------------------------------------------
@@ -403,6 +431,9 @@ async def end(uow: UnitOfWork, staff: Staff, c: Campaign) -> None:
             d.met_at = now
         elif d.kind in cancelled:
             d.cancelled_at = now
+    for sg in c.subgroups:
+        for m in sg.members:
+            await settle_member(uow, m, "campaign:ended", now)
     await log(uow, staff, c, "end", now)
     for sg in c.subgroups:  # the subgroup leads are asked to rate the host
         lead = next((m for m in sg.members if m.role == MemberRole.lead.value), None)
@@ -414,7 +445,8 @@ async def end(uow: UnitOfWork, staff: Staff, c: Campaign) -> None:
             return Reply(text=_("Campaign {ref} has ended. As lead of subgroup {n}, please rate the host: "
                                 "/campaign_rate {ref} {n}").format(ref=ref, n=number))
 
-        await uow.outbox.to_staff(lead.staff_id, render, kind="campaign", dedupe_key=f"cend:{c.id}:{sg.id}")
+        await uow.outbox.to_staff(lead.staff_id, render, about=hears(c, sg), kind="campaign",
+                                  dedupe_key=f"cend:{c.id}:{sg.id}")
 
 
 async def evaluate(uow: UnitOfWork, staff: Staff, c: Campaign, number: int, direction: str, scores: Sequence[int],
@@ -425,6 +457,8 @@ async def evaluate(uow: UnitOfWork, staff: Staff, c: Campaign, number: int, dire
         raise Problem("unknown")
     await require(uow, staff, c, CA.manage if direction == "host_to_subgroup" else CA.rate_host,
                   **({} if direction == "host_to_subgroup" else {"subgroup_id": sg.id}))
+    if direction == "host_to_subgroup" and await membership(session, staff, c) is not None:
+        raise Denied()  # someone inspecting in the campaign does not rate its subgroups as the host
     if c.state != CampaignState.ended.value:
         raise Problem("not_ended")
     if len(scores) != 3 or any(not 1 <= s <= 5 for s in scores):
@@ -450,6 +484,7 @@ class Line:
     """Progress of one subgroup at one target."""
 
     subgroup: int
+    target_id: int
     target: str
     done: int
     due: int
@@ -457,7 +492,7 @@ class Line:
     figures: dict[str, int]
 
 
-async def progress(uow: UnitOfWork, c: Campaign, targets: Sequence[CampaignTarget]) -> list[Line]:
+async def progress(uow: UnitOfWork, c: Campaign, targets: Sequence[CampaignTarget], lang: str) -> list[Line]:
     """Per subgroup and target (only ``targets``, the ones the reader may see): tasks done, open
     and not yet due, overdue, and the sum reported per task kind."""
     session, now = uow.session, uow.now()
@@ -470,11 +505,12 @@ async def progress(uow: UnitOfWork, c: Campaign, targets: Sequence[CampaignTarge
         .join(ProgressReport, ProgressReport.task_id == CampaignTask.id)
         .where(CampaignTask.target_id.in_(ids)).group_by(CampaignTask.target_id, CampaignTask.kind))).tuples())
     out = []
+    names = await target_names(session, targets, lang)
     for t in sorted(targets, key=lambda t: (sgs.get(t.subgroup_id or 0, 0), t.id)):
         mine = [(task, due) for task, due in rows if task.target_id == t.id]
         done = sum(1 for task, _d in mine if task.done_at is not None)
         overdue = sum(1 for task, due in mine if task.done_at is None and due is not None and due <= now)
-        out.append(Line(sgs.get(t.subgroup_id or 0, 0), t.name, done, len(mine) - done - overdue, overdue,
+        out.append(Line(sgs.get(t.subgroup_id or 0, 0), t.id, names[t.id], done, len(mine) - done - overdue, overdue,
                         {k.value: int(sums.get((t.id, k.value), 0)) for k in TaskKind}))
     return out
 
@@ -491,6 +527,15 @@ async def evaluations(session: AsyncSession, c: Campaign) -> list[tuple[int, Eva
     return [(n, e) for n, e in rows.tuples()]
 
 
-async def organiser_name(session: AsyncSession, c: Campaign) -> str:
+async def organiser_name(session: AsyncSession, c: Campaign, lang: str) -> str:
     g = await session.get(JointGroup, c.joint_group_id) if c.joint_group_id else None
-    return g.name if g else c.organiser
+    return g.name_for(lang) if g else c.organiser
+
+
+async def target_names(session: AsyncSession, targets: Sequence[CampaignTarget], lang: str) -> dict[int, str]:
+    """Target id → its name for a reader of ``lang``: a unit's own name picked by language, as on a
+    case (``Named.name_for``); regions and projects have only the name they were given."""
+    unit_ids = [t.unit_id for t in targets if t.kind == "unit" and t.unit_id is not None]
+    units = {u.id: u for u in (await session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))).all()} if unit_ids else {}
+    return {t.id: units[t.unit_id].name_for(lang) if t.kind == "unit" and t.unit_id in units else t.name
+            for t in targets}

@@ -9,7 +9,7 @@ from handlers.campaigns import report, service
 from handlers.campaigns.access import CA, allowed, membership, visible_targets
 from handlers.context import Context
 from handlers.events import Button, OutboundFile
-from handlers.i18n import N_
+from handlers.i18n import N_, labelled, listing
 from storage.models import Campaign, CampaignState, Staff
 
 NOT_FOUND = N_("No campaign {ref} that you can see. Send /campaigns for yours.")
@@ -33,18 +33,19 @@ async def show_proposal(ctx: Context, c: Campaign, *, exclusions: bool = True) -
     lines = [_("Campaign {ref}: {title}").format(ref=c.reference, title=c.title)]
     for sg in c.subgroups:
         targets = await service.subgroup_targets(ctx.session, sg)
-        lines.append(_("Subgroup {n}: {targets}").format(n=sg.number, targets="、".join(t.name for t in targets)))
+        names = await service.target_names(ctx.session, targets, ctx.lang)
+        lines.append(_("Subgroup {n}: {targets}").format(n=sg.number, targets="、".join(names.values())))
         for role in ("lead", "member", "liaison"):
             who = [names.get(m.staff_id, "?") for m in sg.members if m.role == role]
             if who:
-                lines.append(f"  {_(service.ROLE_WORDS[role])}: " + "、".join(who))
+                lines.append("  " + labelled(_, _(service.ROLE_WORDS[role]), listing(_, who)))
     if exclusions:
         excl = c.proposal.get("exclusions", [])
         if excl:
             lines.append(_("Kept out ({n}):").format(n=len(excl)))
         for e in excl[:15]:
             where = _("subgroup {n}").format(n=e["group"]) if e["group"] else _("the whole campaign")
-            lines.append(f"  {e['name']} [{e['login']}] — {where}: {service.reasons_text(_, e['reasons'])}")
+            lines.append(f"  {e['name']} [{e['login']}] — " + labelled(_, where, service.reasons_text(_, e["reasons"])))
         if len(excl) > 15:
             lines.append(_("… and {n} more people").format(n=len(excl) - 15))
     buttons: list[list[Button]] = []
@@ -68,9 +69,9 @@ async def show_campaign(ctx: Context, c: Campaign) -> None:
     lines = [_("Campaign {ref}: {title} ({kind})").format(ref=c.reference, title=c.title,
                                                           kind=_(service.KIND_WORDS[c.kind])),
              _("Organised by {who}; {a} – {b}; {state}").format(
-                 who=await service.organiser_name(ctx.session, c), a=c.starts_on.isoformat(), b=c.ends_on.isoformat(),
+                 who=await service.organiser_name(ctx.session, c, ctx.lang), a=c.starts_on.isoformat(), b=c.ends_on.isoformat(),
                  state=_(service.STATE_WORDS[c.state]))]
-    for ln in await service.progress(ctx.uow, c, targets):
+    for ln in await service.progress(ctx.uow, c, targets, ctx.lang):
         lines.append(_("Subgroup {n} · {target}: done {done}, due {due}, overdue {overdue}").format(
             n=ln.subgroup, target=ln.target, done=ln.done, due=ln.due, overdue=ln.overdue))
     buttons: list[list[Button]] = []
@@ -78,6 +79,8 @@ async def show_campaign(ctx: Context, c: Campaign) -> None:
     if member is not None and c.state == CampaignState.running.value:
         buttons.append([ctx.action(_("Report progress"), "cprog", str(member.id))])
     buttons.append([ctx.action(_("Campaign report"), "crep", f"{c.id}.text")])
+    if manage:  # who was kept out of which subgroup and why (回避), as proposed
+        buttons.append([ctx.action(_("Subgroups and who was kept out"), "cexcl", str(c.id))])
     if manage and c.state == CampaignState.running.value:
         buttons.append([ctx.action(_("End the campaign"), "cend", f"{c.id}.end")])
     ctx.reply("\n".join(lines), buttons=buttons)
@@ -89,8 +92,10 @@ async def show_report(ctx: Context, c: Campaign, fmt: str) -> None:
     if not targets:
         not_found(ctx, "")
         return
-    rows = await report.table(ctx.uow, ctx._, c, targets,
-                              with_evaluations=await allowed(ctx.session, staff, c, CA.evaluations))
+    evaluations = await allowed(ctx.session, staff, c, CA.evaluations)
+    rows = await report.table(ctx.uow, ctx._, c, targets, with_evaluations=evaluations)
+    await ctx.uow.audit(staff, "campaign:report", campaign=c.reference, format=fmt, targets=len(targets),
+                        evaluations=evaluations)
     if fmt == "csv":
         ctx.reply(c.reference, files=[OutboundFile(filename=f"{c.reference}.csv", content_type="text/csv",
                                                    data=report.as_csv(rows))])

@@ -53,9 +53,12 @@ def normalize_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isascii() and ch.isalnum())
 
 
-async def _staff(session: AsyncSession, login: str) -> Staff | None:
+async def find_staff(session: AsyncSession, login: str) -> Staff | None:
     staff: Staff | None = await session.scalar(select(Staff).where(Staff.login == login))
     return staff
+
+
+_staff = find_staff
 
 
 async def invite(session: AsyncSession, login: str, *, now: datetime, ttl: timedelta, salt: bytes) -> str | None:
@@ -242,7 +245,7 @@ async def deactivate(uow: UnitOfWork, login: str) -> Deactivation | None:
         for person in {p.id: p for p in [*leads, *supervisors]}.values():
             if not await decide(session, person, case, Action.view, people_text=people):
                 continue  # need-to-know: a conflicted person is never told the reference
-            rows = await uow.outbox.to_staff(person.id, _notice(staff.name, case), kind="deactivated",
+            rows = await uow.outbox.to_staff(person.id, _notice(staff.name, case), about=case, kind="deactivated",
                                              dedupe_key=f"deactivated:{staff.id}:{case.id}:{person.id}:{now:%Y%m%d%H%M}")
             out.told += bool(rows)
     await session.flush()

@@ -80,7 +80,7 @@ async def history_lines(ctx: Context, case: Case) -> list[str]:
     _ = ctx._
     s, tz = ctx.session, ctx.config.tz
     names = {sid: n for sid, n in (await s.execute(select(Staff.id, Staff.name))).all()}
-    groups = {gid: n for gid, n in (await s.execute(select(JointGroup.id, JointGroup.name))).all()}
+    groups = {g.id: g.name_for(ctx.lang) for g in (await s.scalars(select(JointGroup))).all()}
     events: list[tuple[object, str]] = []
 
     def who(sid: int | None) -> str:
@@ -110,6 +110,9 @@ async def history_lines(ctx: Context, case: Case) -> list[str]:
                             .where(Assignment.case_id == case.id, AssignmentMember.left_at.is_not(None)))).scalars().all()
     for m in left:
         events.append((m.left_at, _("{who} stepped aside (回避)").format(who=who(m.staff_id))))
+    from handlers.cases.joint_units import history_events
+
+    events += await history_events(ctx, case)
     events.sort(key=lambda e: e[0])  # type: ignore[arg-type,return-value]
     return [_("History of case {ref}:").format(ref=case.reference)] + [
         f"  {at.astimezone(tz).strftime('%Y-%m-%d %H:%M')} {text}" for at, text in events]  # type: ignore[attr-defined]

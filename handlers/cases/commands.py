@@ -1,15 +1,17 @@
-"""Staff commands and buttons: /bind, /unbind, /my, /case, /new, /intake, /bindings, /revoke,
+"""Staff commands and buttons: /bind, /unbind, /my, /case, /new, /intake, /invite, /bindings, /revoke, /deactivate,
 the 签收 button and the case action buttons (their table is in handlers.cases.verbs)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from handlers.access import Action, decide, people_text, visible_clause
-from handlers.cases import binding, evidence, lists, routing, service, signoff
+from handlers.cases import binding, conflicts, evidence, lists, routing, service, signoff
 from handlers.cases.conversations import CONVERSATIONS, INTAKE, NEW_CASE
 from handlers.cases.extensions import CASE_REQUEST
-from handlers.cases.replies import illegal, load_visible, not_found, show_case
+from handlers.cases.replies import illegal, load_visible, not_found, refused, show_case
 from handlers.cases.team import RECUSE
 from handlers.cases.transfers import TRANSFER
 from handlers.cases.verbs import VERBS
@@ -18,7 +20,7 @@ from handlers.context import Context
 from handlers.i18n import N_, labelled
 from handlers.lifecycle import IllegalTransition
 from handlers.router import Audience, Router
-from storage.models import Assignment, AssignmentMember, Case, Office, Role
+from storage.models import Assignment, AssignmentMember, Case, Office, Role, Staff
 
 BIND_WORDS = {
     "invalid": N_("That code is not valid. Nothing was changed. Please check it with your administrator."),
@@ -119,7 +121,7 @@ async def case_cmd(ctx: Context, args: str) -> None:
         return
     case = await service.find_case(ctx.session, args)
     if case is None:
-        not_found(ctx, args.strip())
+        await refused(ctx, "view", typed=args.strip())  # probing for references shows in the trail
         return
     await show_case(ctx, case, args.strip())
 
@@ -148,8 +150,12 @@ async def intake(ctx: Context, args: str) -> None:
 
 async def intake_pick(ctx: Context, arg: str) -> None:
     # Forged or stale data, no access, or a case no longer in intake: the same answer for all.
-    case, _f = await load_visible(ctx, int(arg), Action.classify) if arg.isdigit() and len(arg) < 12 else (None, None)
+    case, f = await load_visible(ctx, int(arg), Action.classify) if arg.isascii() and arg.isdigit() \
+        and len(arg) < 12 else (None, None)
     if case is None or not service.in_intake(case):
+        if ctx.actor.staff is not None and (f is None or case is not None):  # a refusal by the policy itself is audited by load_visible
+            await ctx.uow.audit(ctx.actor.staff, "refused", case_id=case.id if case else None, what="classify",
+                                typed=arg[:32])
         not_found(ctx, "")
         return
     await INTAKE.start(ctx, case.id)
@@ -161,19 +167,69 @@ async def bindings_cmd(ctx: Context, args: str) -> None:
               or ctx._("No chats are linked."))
 
 
+def _login_arg(ctx: Context, args: str, example: str) -> str | None:
+    """The one login an administrator's command takes; a missing one is answered with the syntax."""
+    login = args.strip().split(" ", 1)[0][:64]
+    if not login:
+        ctx.reply(ctx._("Please give a login, e.g. {example}.").format(example=example))
+        return None
+    return login
+
+
+async def _staff_arg(ctx: Context, args: str, example: str) -> tuple[str, Staff] | None:
+    """The login an administrator's command takes and its staff member; a missing login is answered
+    with the syntax, an unknown one by name."""
+    login = _login_arg(ctx, args, example)
+    if login is None:
+        return None
+    staff = await binding.find_staff(ctx.session, login)
+    if staff is None:
+        ctx.reply(ctx._("No staff member has the login {login}. Nothing was changed.").format(login=login))
+        return None
+    return login, staff
+
+
+async def invite_cmd(ctx: Context, args: str) -> None:
+    """The same one-time code as `lianzu staff invite`: an older code of that person stops working."""
+    _ = ctx._
+    admin = ctx.require_staff()
+    found = await _staff_arg(ctx, args, "/invite o05-f1")
+    if found is None:
+        return
+    login, staff = found
+    if not staff.active:
+        ctx.reply(_("{name} is deactivated; no code was issued. Reactivate them first (lianzu staff reactivate).")
+                  .format(name=staff.name))
+        return
+    code = await binding.invite(ctx.session, login, now=ctx.clock.now(),
+                                ttl=timedelta(hours=ctx.config.invite_ttl_hours), salt=ctx.config.salt)
+    # The audit names who was invited and by whom, never the code.
+    await service.log(ctx.uow, admin, None, "invite", ctx.clock.now(), login=login, issued=code is not None)
+    ctx.reply(_("One-time code for {name} ({login}): {code}\nValid until {time}. They send /bind {code} from their "
+                "own chat. Any earlier code of theirs no longer works.").format(
+        name=staff.name, login=login, code=code, time=fmt_time(ctx, ctx.clock.now()
+                                                                + timedelta(hours=ctx.config.invite_ttl_hours))))
+
+
 async def revoke_cmd(ctx: Context, args: str) -> None:
-    staff = ctx.require_staff()
-    n = await binding.revoke(ctx.session, args.strip())
-    await service.log(ctx.uow, staff, None, "revoke", ctx.clock.now(), login=args.strip()[:64], n=n)
-    ctx.reply(ctx._("{n} linked chats removed.").format(n=n))
+    _ = ctx._
+    admin = ctx.require_staff()
+    found = await _staff_arg(ctx, args, "/revoke o05-f1")
+    if found is None:
+        return
+    login, staff = found
+    n = await binding.revoke(ctx.session, login)
+    await service.log(ctx.uow, admin, None, "revoke", ctx.clock.now(), login=login, n=n)
+    ctx.reply(ctx.ngettext("{name}: {n} linked chat removed; any outstanding code no longer works.",
+                           "{name}: {n} linked chats removed; any outstanding code no longer works.", n)
+              .format(name=staff.name, n=n))
 
 
 async def deactivate_cmd(ctx: Context, args: str) -> None:
     _ = ctx._
     admin = ctx.require_staff()
-    login = args.strip().split(" ", 1)[0][:64]
-    if not login:
-        ctx.reply(_("Please give a login, e.g. /deactivate o05-f1."))
+    login = _login_arg(ctx, args, "/deactivate o05-f1")
+    if login is None:
         return
     if login == admin.login:
         ctx.reply(_("You cannot deactivate yourself. Nothing was changed."))
@@ -196,7 +252,7 @@ async def deactivate_cmd(ctx: Context, args: str) -> None:
 
 async def ack(ctx: Context, arg: str) -> None:
     _ = ctx._
-    if ctx.actor.staff is None or not arg.isdigit():
+    if ctx.actor.staff is None or not (arg.isascii() and arg.isdigit()):
         ctx.reply(_("This button is for staff only. Nothing was changed."))
         return
     # An id too long to exist is answered like any assignment that is not theirs.
@@ -208,11 +264,13 @@ async def case_action(ctx: Context, arg: str) -> None:
     cid, _sep, name = arg.partition(".")
     verb = VERBS.get(name)
     staff = ctx.actor.staff
-    if staff is None or not cid.isdigit() or len(cid) > 12 or verb is None:
+    if staff is None or not (cid.isascii() and cid.isdigit()) or len(cid) > 12 or verb is None:
         not_found(ctx, "")
         return
-    case, _f = await load_visible(ctx, int(cid), verb.need)
+    case, f = await load_visible(ctx, int(cid), verb.need)
     if case is None:
+        if f is None and staff is not None:  # no such case (refusals of real ones are audited by load_visible)
+            await ctx.uow.audit(staff, "refused", what=name[:32], typed=cid)
         not_found(ctx, "")
         return
     try:
@@ -232,6 +290,8 @@ def make_router() -> Router:
     for conv in (*CONVERSATIONS, CASE_REQUEST, TRANSFER, RECUSE):
         r.add_conversation(conv)
     r.add_conversation(evidence.ADD_MATERIAL)
+    r.add_conversation(conflicts.DECLARE)
+    r.add_conversation(conflicts.REFUSE)
     staff_only, leads = Audience.staff, (Role.lead, Role.supervisor, Role.admin)
     r.command("bind", help=N_("Staff: link this chat to your account with the code from your administrator"),
               audience=Audience.anyone, order=60, on_start=False)(bind)
@@ -244,11 +304,17 @@ def make_router() -> Router:
               roles=(Role.supervisor, Role.admin), order=23)(intake)
     r.command("bindings", help=N_("Administrators: list linked chats"), audience=staff_only, roles=(Role.admin,),
               order=70)(bindings_cmd)
+    r.command("invite", help=N_("Administrators: a one-time code with which a staff member links a chat"),
+              usage=N_("/invite LOGIN"), audience=staff_only, roles=(Role.admin,), order=69)(invite_cmd)
     r.command("revoke", help=N_("Administrators: unlink a staff member's chats"),
               usage=N_("/revoke LOGIN"), audience=staff_only,
               roles=(Role.admin,), order=71)(revoke_cmd)
-    r.command("deactivate", help=N_("Administrators: stop a staff member's access: /deactivate LOGIN"),
-              audience=staff_only, roles=(Role.admin,), order=72)(deactivate_cmd)
+    r.command("deactivate", help=N_("Administrators: stop a staff member's access"),
+              usage=N_("/deactivate LOGIN"), audience=staff_only, roles=(Role.admin,), order=72)(deactivate_cmd)
+    r.command("conflict", help=N_("Declare a conflict of interest (回避) with a unit or a person"),
+              audience=staff_only, order=62)(conflicts.conflict_cmd)
+    r.command("conflicts", help=N_("Administrators: declared conflicts waiting for a decision"),
+              audience=staff_only, roles=(Role.admin,), order=73)(conflicts.pending_cmd)
     r.command("list", help=N_("Cases you can see, filtered"),
               usage=N_("/list [overdue|ack|state:…|source:…|group:…|unit:…|since:YYYY-MM-DD]"),
               audience=staff_only, roles=leads, order=24, menu=True)(
@@ -258,4 +324,5 @@ def make_router() -> Router:
     r.action("ack")(ack)
     r.action("case")(case_action)
     r.action("evid")(evidence.open_file)
+    r.action("conflict")(conflicts.decide_action)
     return r

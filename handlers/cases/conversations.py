@@ -10,9 +10,10 @@ import enum
 
 from sqlalchemy import select
 
+from handlers import inputs
 from handlers.access import Action, allowed, facts, people_text
 from handlers.cases import feedback, service
-from handlers.cases.replies import INPUT_TTL, illegal, load_visible, not_found, offer_units
+from handlers.cases.replies import INPUT_TTL, NO_TEXT, act_on_case, illegal, load_visible, not_found, offer_units
 from handlers.cases.routing import Proposal
 from handlers.cases.views import SOURCE_WORDS
 from handlers.context import Context
@@ -87,10 +88,11 @@ class CaseInput(Conversation):
         await self._do(ctx, CI.forward_reason, (ctx.text or "").strip())
 
     async def on_conclude_n(self, ctx: Context) -> None:
-        t = (ctx.text or "").strip()
-        if not (t.isascii() and t.isdigit() and len(t) <= 6):  # "²" is a digit to isdigit(), not to int()
+        n = inputs.number_in(ctx.text)
+        if n is None:
             ctx.reply(ctx._("Please type the number of people disciplined, as a whole number (0 if none)."))
             return
+        t = str(n)
         case = await ctx.session.get(Case, int(ctx.state.data["case_id"]))
         if case is not None and case.tip_id is not None:  # a reporter waits for the result (反馈)
             ctx.state.data["n"] = int(t)
@@ -106,22 +108,14 @@ class CaseInput(Conversation):
 
     async def _do(self, ctx: Context, step: CI, value: str) -> None:
         _ = ctx._
-        if not value:
-            ctx.reply(_("I did not receive any text. Please type it, or /cancel."))
-            return
         action = {CI.forward_reason: Action.accept, CI.conclude_n: Action.dispose, CI.ask_text: Action.ask_reporter,
                   CI.note_text: Action.note, CI.conclude_result: Action.dispose,
                   CI.reveal_reason: Action.reveal_reporter}[step]
-        staff = ctx.require_staff()
-        case, _f = await load_visible(ctx, int(ctx.state.data["case_id"]), action)
         body = ctx.state.secret.get("body") or ""
         n_disciplined = int(ctx.state.data.get("n", 0))
-        ctx.state.end()
-        if case is None:
-            not_found(ctx, "")
-            return
         uow = ctx.uow
-        try:
+
+        async def act(staff: Staff, case: Case) -> None:
             if step is CI.forward_reason:
                 await service.forward(uow, staff, case, body=body, reason=value)
                 ctx.reply(_("Case {ref} forwarded.").format(ref=case.reference))
@@ -145,10 +139,8 @@ class CaseInput(Conversation):
             else:
                 await service.add_note(uow, staff, case, value)
                 ctx.reply(_("Note added to case {ref}.").format(ref=case.reference))
-        except IllegalTransition as exc:
-            illegal(ctx, exc)
-        except service.Denied:
-            not_found(ctx, "")
+
+        await act_on_case(ctx, value, action, act, empty=NO_TEXT)
 
     steps = {
         CI.forward_body: Step(on_forward_body, ask_forward_body, goes={CI.forward_reason: "body typed"}),
@@ -336,7 +328,7 @@ class NewCase(Conversation):
 
     async def on_unit(self, ctx: Context) -> None:
         v = ctx.button_value or ""
-        if v.startswith("u:") and v[2:].isdigit():
+        if v.startswith("u:") and (v[2:].isascii() and v[2:].isdigit()) and len(v) < 14:
             ctx.state.data["unit_id"] = int(v[2:])
             await self.go(ctx, NC.summary)
             return
@@ -392,7 +384,7 @@ class Intake(Conversation):
 
     async def on_unit(self, ctx: Context) -> None:
         v = ctx.button_value or ""
-        if not (v.startswith("u:") and v[2:].isdigit() and len(v) < 14):
+        if not (v.startswith("u:") and (v[2:].isascii() and v[2:].isdigit()) and len(v) < 14):
             await offer_units(ctx)
             return
         staff = ctx.require_staff()
@@ -415,7 +407,7 @@ class Intake(Conversation):
         except service.Problem as p:
             ctx.reply(ctx._(UNIT_PROBLEMS.get(p.code, UNIT_PROBLEMS["not_in_intake"])).format(ref=case.reference))
             return
-        ctx.reply(ctx._("Case {ref} now concerns {unit} and goes to its joint group.").format(ref=case.reference, unit=unit.name))
+        ctx.reply(ctx._("Case {ref} now concerns {unit} and goes to its joint group.").format(ref=case.reference, unit=unit.name_for(ctx.lang)))
 
     steps = {
         IN.unit: Step(on_unit, ask_unit, goes={IN.unit: "text (units offered)"},

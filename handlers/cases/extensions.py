@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from handlers.access import Action, decide, people_text
 from handlers.cases import routing, service
-from handlers.cases.replies import INPUT_TTL, illegal, load_visible, not_found
+from handlers.cases.replies import INPUT_TTL, act_on_case
 from handlers.context import Context
 from handlers.events import Button, Reply
 from handlers.i18n import Gettext
@@ -91,7 +91,7 @@ async def request(uow: UnitOfWork, staff: Staff, case: Case, *, kind: str, reaso
                               [Button(label=_("Open the case"), data=f"a:case:{cid}.view")]])
 
     for sid in await _supervisors_without_conflict(uow, case):
-        await uow.outbox.to_staff(sid, render, kind="case_request", dedupe_key=f"req:{req.id}:{sid}")
+        await uow.outbox.to_staff(sid, render, about=case, kind="case_request", dedupe_key=f"req:{req.id}:{sid}")
     return req
 
 
@@ -120,7 +120,7 @@ async def decide_request(uow: UnitOfWork, staff: Staff, case: Case, *, approve: 
                     _("Your request for an {what} on case {ref} was refused: {why}")).format(what=what, ref=ref, why=why)
             return Reply(text=text)
 
-        await uow.outbox.to_staff(req.requested_by_staff_id, render, kind="case_request_decided",
+        await uow.outbox.to_staff(req.requested_by_staff_id, render, about=case, kind="case_request_decided",
                                   dedupe_key=f"reqdone:{req.id}")
     return req
 
@@ -190,7 +190,7 @@ class CaseRequestInput(Conversation):
 
     async def on_ext_days(self, ctx: Context) -> None:
         t = (ctx.text or "").strip()
-        if not t.isdigit() or not 1 <= int(t) <= MAX_EXTENSION_DAYS:
+        if not (t.isascii() and t.isdigit()) or not 1 <= int(t) <= MAX_EXTENSION_DAYS:
             ctx.reply(ctx._("Please type a number of working days from 1 to {n}.").format(n=MAX_EXTENSION_DAYS))
             return
         ctx.state.data["days"] = int(t)
@@ -208,32 +208,20 @@ class CaseRequestInput(Conversation):
     async def _do(self, ctx: Context, step: RQ) -> None:
         _ = ctx._
         reason = (ctx.text or "").strip()
-        if not reason:
-            ctx.reply(_("Please give a reason; it is recorded."))
-            return
-        staff = ctx.require_staff()
-        need = Action.approve if step is RQ.refuse_reason else Action.dispose
-        case, _f = await load_visible(ctx, int(ctx.state.data["case_id"]), need)
         days = int(ctx.state.data.get("days") or 0)
-        ctx.state.end()
-        if case is None:
-            not_found(ctx, "")
-            return
-        try:
+
+        async def act(staff: Staff, case: Case) -> None:
             if step is RQ.refuse_reason:
                 await decide_request(ctx.uow, staff, case, approve=False, reason=reason)
                 ctx.reply(_("Request refused for case {ref}; the lead has been told.").format(ref=case.reference))
-            else:
-                kind = "extension" if step is RQ.ext_reason else "suspension"
-                await request(ctx.uow, staff, case, kind=kind, reason=reason, working_days=days)
-                ctx.reply(_("Request sent to the supervisors for case {ref}. Nothing changes until one of them "
-                            "approves.").format(ref=case.reference))
-        except service.Problem as p:
-            problem(ctx, p)
-        except IllegalTransition as exc:
-            illegal(ctx, exc)
-        except service.Denied:
-            not_found(ctx, "")
+                return
+            kind = "extension" if step is RQ.ext_reason else "suspension"
+            await request(ctx.uow, staff, case, kind=kind, reason=reason, working_days=days)
+            ctx.reply(_("Request sent to the supervisors for case {ref}. Nothing changes until one of them "
+                        "approves.").format(ref=case.reference))
+
+        await act_on_case(ctx, reason, Action.approve if step is RQ.refuse_reason else Action.dispose, act,
+                          on_problem=problem)
 
     steps = {
         RQ.ext_days: Step(on_ext_days, ask_ext_days, goes={RQ.ext_reason: "number typed"}),

@@ -28,7 +28,7 @@ async def tell_team_of_answer(uow: UnitOfWork, tip: Tip, question: TipQuestion, 
         return Reply(text=_("The reporter answered a question on case {ref}. Open it with /case {ref}.").format(ref=ref))
 
     for sid in await without_conflicts(uow.session, uow.sealer, case, await team_member_ids(uow.session, case.id)):
-        await uow.outbox.to_staff(sid, render, kind="reporter_answer", dedupe_key=f"answer:{question.id}")
+        await uow.outbox.to_staff(sid, render, about=case, kind="reporter_answer", dedupe_key=f"answer:{question.id}")
 
 
 async def tell_team_of_material(uow: UnitOfWork, tip: Tip) -> None:
@@ -46,4 +46,4 @@ async def tell_team_of_material(uow: UnitOfWork, tip: Tip) -> None:
         return Reply(text=_("The reporter added material to case {ref}. Open it with /case {ref}.").format(ref=ref))
 
     for sid in await team_member_ids(uow.session, case.id):
-        await uow.outbox.to_staff(sid, render, kind="reporter_material", dedupe_key=f"material:{tip.id}:{n}")
+        await uow.outbox.to_staff(sid, render, about=case, kind="reporter_material", dedupe_key=f"material:{tip.id}:{n}")

@@ -3,10 +3,11 @@ not the case exists), illegal steps, showing a case, choosing a unit, proposing 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from handlers.access import Action, Facts, allowed, facts, people_text
-from handlers.cases import service
+from handlers.cases import joint_units, service
 from handlers.cases.views import STATE_WORDS, render_case
 from handlers.context import Context
 from handlers.events import Button
@@ -15,15 +16,27 @@ from handlers.lifecycle import IllegalTransition
 from handlers.search import find_units
 from storage.models import Case, Office, Staff
 
+Act = Callable[[Staff, Case], Awaitable[None]]
+
 INPUT_TTL = timedelta(hours=2)
 NOT_FOUND = N_("No case {ref} that you can see. Check the reference, or send /my for your cases.")
 NOT_FOUND_ANY = N_("No such case that you can see. Send /my for your cases.")
+NO_REASON = N_("Please give a reason; it is recorded.")
+NO_TEXT = N_("I did not receive any text. Please type it, or /cancel.")
 
 
 def not_found(ctx: Context, ref: str) -> None:
     """The one answer for a case that does not exist or may not be seen. ``ref`` is only ever what
     the person typed, never what the database holds, so the two cannot be told apart."""
     ctx.reply(ctx._(NOT_FOUND).format(ref=ref[:32]) if ref else ctx._(NOT_FOUND_ANY))
+
+
+async def refused(ctx: Context, what: str, *, case_id: int | None = None, typed: str = "") -> None:
+    """A read or action the access policy refused (or aimed at nothing): audited, then answered with
+    the one not-found answer. The trail shows who probed what; the person learns nothing."""
+    if ctx.actor.staff is not None:
+        await ctx.uow.audit(ctx.actor.staff, "refused", case_id=case_id, what=what[:32], typed=typed[:32])
+    not_found(ctx, typed)
 
 
 def illegal(ctx: Context, exc: IllegalTransition) -> None:
@@ -41,8 +54,37 @@ async def load_visible(ctx: Context, case_id: int, action: Action) -> tuple[Case
     people = await people_text(ctx.session, ctx.sealer, case)
     f = await facts(ctx.session, staff, case, people_text=people)
     if not allowed(f, Action.view) or not allowed(f, action):
+        await ctx.uow.audit(staff, "refused", case_id=case.id, what=action.value)
         return None, f
     return case, f
+
+
+async def act_on_case(ctx: Context, typed: str, need: Action, act: Act, *, empty: str = NO_REASON,
+                      on_problem: Callable[[Context, service.Problem], None] | None = None) -> None:
+    """The last step of every "type a reason (or a text), then act on the case" conversation:
+    nothing typed is asked again; otherwise the conversation ends and ``act`` runs on the case of
+    ``ctx.state.data["case_id"]`` if the speaker may still see it and do ``need`` (checked now, not
+    when the conversation began). A case they may not see, a refusal by the service, or an illegal
+    step gets the shared answers. Read anything else from the state before calling: it ends here."""
+    if not typed:
+        ctx.reply(ctx._(empty))
+        return
+    staff = ctx.require_staff()
+    case, _f = await load_visible(ctx, int(ctx.state.data["case_id"]), need)
+    ctx.state.end()
+    if case is None:
+        not_found(ctx, "")
+        return
+    try:
+        await act(staff, case)
+    except IllegalTransition as exc:
+        illegal(ctx, exc)
+    except service.Denied:
+        not_found(ctx, "")
+    except service.Problem as p:
+        if on_problem is None:
+            raise
+        on_problem(ctx, p)
 
 
 async def show_case(ctx: Context, case: Case, typed: str = "") -> None:
@@ -51,14 +93,14 @@ async def show_case(ctx: Context, case: Case, typed: str = "") -> None:
     people = await people_text(ctx.session, ctx.sealer, case)
     f = await facts(ctx.session, staff, case, people_text=people)
     if not allowed(f, Action.view):
-        not_found(ctx, typed)
+        await refused(ctx, Action.view.value, case_id=case.id, typed=typed)
         return
     await service.log(ctx.uow, staff, case, "view", ctx.clock.now(), content=allowed(f, Action.view_content))
     await render_case(ctx, case, f)
 
 
 async def unit_buttons(ctx: Context, query: str, prefix: str) -> list[list[Button]]:
-    return [[ctx.button(u.name, f"{prefix}{u.id}")] for u in await find_units(ctx.session, query)]
+    return [[ctx.button(u.name_for(ctx.lang), f"{prefix}{u.id}")] for u in await find_units(ctx.session, query)]
 
 
 async def offer_units(ctx: Context) -> None:
@@ -83,6 +125,7 @@ async def propose_team(ctx: Context, case: Case) -> None:
         ctx.reply(_("No conflict-free team can be formed for case {ref} in its joint group. The supervisors have been "
                     "told ({n}).").format(ref=case.reference, n=n))
         return
+    lines += joint_units.proposal_lines(_, p, service.conflict_text)
     for sid in [p.lead_id, *p.member_ids]:
         st = await ctx.session.get(Staff, sid)
         if st is None:
@@ -90,7 +133,7 @@ async def propose_team(ctx: Context, case: Case) -> None:
         office = await ctx.session.get(Office, st.office_id) if st.office_id else None
         role = _("lead") if sid == p.lead_id else _("member")
         lines.append("  • " + _("{name} [{login}] — {role}, {office}").format(
-            name=st.name, login=st.login, role=role, office=office.name if office else "-"))
+            name=st.name, login=st.login, role=role, office=office.name_for(ctx.lang) if office else "-"))
     if p.exclusions:
         lines.append(_("Not proposed, with the reason (回避):"))
         for e in p.exclusions:

@@ -29,6 +29,7 @@ from storage.models import (
     Staff,
     StaffRole,
     Unit,
+    conflict_in_force,
     office_units,
 )
 
@@ -145,14 +146,15 @@ async def group_conflicts(session: AsyncSession, case: Case, among: Any, *, peop
         stationed_offices = set((await session.scalars(
             select(office_units.c.office_id).where(office_units.c.unit_id.in_(units)))).all())
         declared_unit = set((await session.scalars(select(ConflictDeclaration.staff_id).where(
-            ConflictDeclaration.unit_id.in_(units), ConflictDeclaration.staff_id.in_(among)))).all())
+            ConflictDeclaration.unit_id.in_(units), ConflictDeclaration.staff_id.in_(among), conflict_in_force()))).all())
         if case.cross_inspection:
             unit_regions = set((await session.scalars(select(Unit.region_id).where(Unit.id.in_(units)))).all())
     names: dict[int, list[str]] = {}
     if people:
         for sid, name in await session.execute(select(ConflictDeclaration.staff_id, ConflictDeclaration.person_name)
                                                .where(ConflictDeclaration.staff_id.in_(among),
-                                                      ConflictDeclaration.person_name.is_not(None))):
+                                                      ConflictDeclaration.person_name.is_not(None),
+                                                      conflict_in_force())):
             names.setdefault(sid, []).append(name)
 
     def reasons(staff: Person) -> list[str]:
@@ -176,7 +178,13 @@ async def group_conflicts(session: AsyncSession, case: Case, among: Any, *, peop
 
 
 async def propose(uow: UnitOfWork, case: Case) -> Proposal:
-    """A lead and members (``team_size`` in all, from the settings), mixed across offices."""
+    """A lead and members (``team_size`` in all, from the settings), mixed across offices; the
+    region's joint unit (室组地联动) instead, when the setting is on."""
+    from handlers.cases import joint_units  # it builds on this module
+
+    unit_proposal = await joint_units.propose(uow, case)
+    if unit_proposal is not None:
+        return unit_proposal
     if case.joint_group_id is None:
         return Proposal(None, problem="no_group")
     session, team_size = uow.session, uow.config.team_size

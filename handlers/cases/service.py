@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.access import Action, decide, facts, people_text, unit_reasons, without_conflicts
-from handlers.cases import routing
+from handlers.cases import joint_units, routing
 from handlers.events import Button, Reply
 from handlers.i18n import N_, Gettext
 from handlers.lifecycle import ALLOWED, IllegalTransition, open_case, record_transition
@@ -207,7 +207,8 @@ async def check_member(uow: UnitOfWork, case: Case, staff: Staff, role: MemberRo
         raise Problem("conflict", login=staff.login, reasons=["supervisor"])
     if role is not MemberRole.liaison and not loan_reason.strip():
         office = await uow.session.get(Office, staff.office_id) if staff.office_id else None
-        if office is None or office.joint_group_id is None or office.joint_group_id != case.joint_group_id:
+        if (office is None or office.joint_group_id is None or office.joint_group_id != case.joint_group_id) and \
+                not await joint_units.member_of_case_unit(uow, case, staff.office_id):
             raise Problem("conflict", login=staff.login, reasons=["other_group"])
     people = await people_text(uow.session, uow.sealer, case)
     recent = await routing.recently_handled(uow.session, case.unit_id, uow.now(), uow.config.rotation_months)
@@ -252,7 +253,7 @@ async def confirm_team(uow: UnitOfWork, staff: Staff, case: Case, *, lead_id: in
             # 签收 (docs/cases.md), not a notice to themselves.
             await acknowledge(uow, staff, m.id)
             continue
-        await uow.outbox.to_staff(m.staff_id, await assignment_notice(uow, case, m), kind="assignment",
+        await uow.outbox.to_staff(m.staff_id, await assignment_notice(uow, case, m), about=case, kind="assignment",
                                   dedupe_key=f"assign:{assignment.id}:{m.id}")
     return assignment
 
@@ -303,7 +304,7 @@ async def queue_pending_notices(uow: UnitOfWork, staff_id: int) -> int:
                                          Deadline.cancelled_at.is_(None)).exists())
         .order_by(Assignment.id, AssignmentMember.id))).tuples().all()
     for member, assignment, case in rows:
-        await uow.outbox.to_staff(staff_id, await assignment_notice(uow, case, member), kind="assignment",
+        await uow.outbox.to_staff(staff_id, await assignment_notice(uow, case, member), about=case, kind="assignment",
                                   dedupe_key=f"assign:{assignment.id}:{member.id}")
     return len(rows)
 
@@ -335,7 +336,7 @@ async def acknowledge(uow: UnitOfWork, staff: Staff, member_id: int) -> tuple[st
         def render(_: Gettext) -> Reply:
             return Reply(text=_("{name} acknowledged case {ref}.").format(name=name, ref=ref))
 
-        await uow.outbox.to_staff(lead.staff_id, render, kind="acknowledged", dedupe_key=f"acked:{member.id}")
+        await uow.outbox.to_staff(lead.staff_id, render, about=case, kind="acknowledged", dedupe_key=f"acked:{member.id}")
     if all(m.acknowledged_at for m in members if m.role != MemberRole.liaison.value and m.left_at is None) and \
             case.state == CaseState.assigned.value:
         await transition(uow, case, CaseState.acknowledged, staff, "all members acknowledged")
@@ -355,7 +356,7 @@ async def escalate_no_team(uow: UnitOfWork, case: Case, reason: str) -> int:
                             "Please decide who handles it.").format(ref=ref))
 
     for sid in sup_ids:
-        await uow.outbox.to_staff(sid, render, kind="escalation", dedupe_key=f"noteam:{case.id}:{now.date().isoformat()}")
+        await uow.outbox.to_staff(sid, render, about=case, kind="escalation", dedupe_key=f"noteam:{case.id}:{now.date().isoformat()}")
     await log(uow, None, case, "escalate_no_team", now, reason=reason)
     return len(sup_ids)
 

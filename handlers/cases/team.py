@@ -9,8 +9,9 @@ import enum
 
 from sqlalchemy import select
 
-from handlers.cases import routing, service
-from handlers.cases.replies import INPUT_TTL, not_found
+from handlers.access import Action
+from handlers.cases import conflicts, routing, service
+from handlers.cases.replies import INPUT_TTL, act_on_case, not_found
 from handlers.context import Context
 from handlers.events import Button, Reply
 from handlers.i18n import Gettext
@@ -20,7 +21,6 @@ from storage.models import (
     Assignment,
     AssignmentMember,
     Case,
-    ConflictDeclaration,
     Deadline,
     MemberRole,
     Staff,
@@ -41,8 +41,8 @@ async def recuse(uow: UnitOfWork, staff: Staff, case: Case, reason: str) -> Assi
         raise service.Denied()
     now = uow.now()
     member.left_at = now
-    uow.session.add(ConflictDeclaration(staff_id=staff.id, case_id=case.id, kind="self", reason=reason[:1000],
-                                        status="confirmed", declared_at=now))
+    # The same declaration as /conflict: it counts at once, an administrator confirms or refuses it.
+    await conflicts.declare(uow, staff, kind="self", reason=reason, case=case)
     for d in (await uow.session.scalars(select(Deadline).where(
             Deadline.member_id == member.id, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)))).all():
         d.cancelled_at = now
@@ -65,7 +65,7 @@ async def recuse(uow: UnitOfWork, staff: Staff, case: Case, reason: str) -> Assi
                      buttons=[[Button(label=_("Choose a replacement"), data=f"a:case:{cid}.replace")]])
 
     for sid in told:
-        await uow.outbox.to_staff(sid, render, kind="recused", dedupe_key=f"recused:{member.id}:{sid}")
+        await uow.outbox.to_staff(sid, render, about=case, kind="recused", dedupe_key=f"recused:{member.id}:{sid}")
     # Once everyone still on the team has acknowledged, the case moves on without the leaver.
     return member
 
@@ -92,22 +92,13 @@ class Recuse(Conversation):
 
     async def on_reason(self, ctx: Context) -> None:
         reason = (ctx.text or "").strip()
-        if not reason:
-            ctx.reply(ctx._("Please give a reason; it is recorded."))
-            return
-        staff = ctx.require_staff()
-        case = await ctx.session.get(Case, int(ctx.state.data["case_id"]))
-        ctx.state.end()
-        if case is None:
-            not_found(ctx, "")
-            return
-        try:
+
+        async def act(staff: Staff, case: Case) -> None:
             await recuse(ctx.uow, staff, case, reason)
-        except service.Denied:
-            not_found(ctx, "")
-            return
-        ctx.reply(ctx._("You have left the team of case {ref} (回避). The lead has been asked for a replacement.")
-                  .format(ref=case.reference))
+            ctx.reply(ctx._("You have left the team of case {ref} (回避). The lead has been asked for a replacement.")
+                      .format(ref=case.reference))
+
+        await act_on_case(ctx, reason, Action.acknowledge, act)
 
     steps = {RC.reason: Step(on_reason, ask_reason, ends="reason typed (left the team, lead told)")}
 

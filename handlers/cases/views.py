@@ -75,10 +75,13 @@ async def render_case(ctx: Context, case: Case, f: Facts) -> None:
         _("Case {ref}").format(ref=case.reference),
         _("Source: {v}").format(v=_(SOURCE_WORDS.get(case.source, case.source))),
         _("State: {v}").format(v=_(STATE_WORDS.get(case.state, case.state))),
-        _("Unit concerned: {v}").format(v=unit.name if unit else _("not yet known (intake)")),
-        _("Joint group: {v}").format(v=group.name if group else "-"),
+        _("Unit concerned: {v}").format(v=unit.name_for(ctx.lang) if unit else _("not yet known (intake)")),
+        _("Joint group: {v}").format(v=group.name_for(ctx.lang) if group else "-"),
         _("Next deadline: {v}").format(v=fmt_time(ctx, await next_deadline(s, case))),
     ]
+    from handlers.cases.joint_units import card_lines
+
+    lines += await card_lines(ctx, case)
     if case.disposal:
         lines.append(_("Disposal: {v}").format(v=_(DISPOSAL_WORDS[case.disposal])))
     if case.forwarded_to:

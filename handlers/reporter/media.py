@@ -12,6 +12,9 @@ platform declares: a JPEG labelled ``application/pdf`` is treated as the JPEG it
   metadata; older revisions kept by incremental saves are not carried over.
 - Formats whose hidden details cannot be removed here (.doc, .xls, archives) are refused with a
   reason the reporter can act on.
+- Audio and video from reporters are refused: containers carry the recording's time, place (an
+  MP4's ``©xyz``) and device, which no library installed here removes, and a voice or a face can
+  identify the sender in any case. The team's own recordings (``recordings=True``) are kept as sent.
 
 All of this is CPU work on untrusted input: ``clean_file`` runs it in a worker thread, and one
 file is decoded at a time, so memory is bounded by one image at the pixel limit.
@@ -28,8 +31,6 @@ import threading
 import zipfile
 from dataclasses import dataclass
 
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
-
 # Pillow's own loggers print image metadata (EXIF tags, chunk contents) at DEBUG: never on.
 for _name in ("PIL", "pypdf"):
     logging.getLogger(_name).setLevel(logging.WARNING)
@@ -39,8 +40,9 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PDF = "application/pdf"
 TEXT = "text/plain"
-# Accepted as they are (no cleaner here); the type still comes from the content.
-MEDIA_TYPES = ("audio/mpeg", "audio/mp4", "audio/ogg", "video/mp4")
+# Recordings, told apart by content: refused from reporters, kept as sent for the team's own material.
+MEDIA_TYPES = ("audio/mpeg", "audio/mp4", "audio/ogg", "video/mp4", "audio/wav", "audio/amr", "audio/flac",
+               "video/webm", "video/x-msvideo", "video/quicktime")
 
 # 40 megapixels covers phone cameras (12–48 MP); decoded as RGBA that is 160 MB, and the
 # re-encoding holds at most two copies, one file at a time.
@@ -66,14 +68,17 @@ class CleanFile:
     data: bytes
 
 
-async def clean_file(filename: str, content_type: str, data: bytes | None, size: int, max_bytes: int) -> CleanFile:
+async def clean_file(filename: str, content_type: str, data: bytes | None, size: int, max_bytes: int, *,
+                     recordings: bool = False) -> CleanFile:
     """``clean`` off the event loop: decoding a large picture must not stall every other chat."""
     if data is None or size > max_bytes or len(data) > max_bytes:
         raise RejectedFile("too_large")
-    return await asyncio.to_thread(clean, filename, content_type, data, size, max_bytes)
+    return await asyncio.to_thread(clean, filename, content_type, data, size, max_bytes, recordings=recordings)
 
 
-def clean(filename: str, content_type: str, data: bytes | None, size: int, max_bytes: int) -> CleanFile:
+def clean(filename: str, content_type: str, data: bytes | None, size: int, max_bytes: int, *,
+          recordings: bool = False) -> CleanFile:
+    """``recordings``: keep audio and video as sent (the team's own material); a reporter's are refused."""
     # ``content_type`` is what the sender's platform claims; it decides nothing.
     if data is None or size > max_bytes or len(data) > max_bytes:
         raise RejectedFile("too_large")
@@ -89,7 +94,11 @@ def clean(filename: str, content_type: str, data: bytes | None, size: int, max_b
             return CleanFile(name, PDF, strip_pdf_metadata(data))
     if kind in ("ole", "zip"):
         raise RejectedFile("uncleanable")
-    if kind in MEDIA_TYPES or kind == TEXT:
+    if kind in MEDIA_TYPES:
+        if not recordings:
+            raise RejectedFile("recording")
+        return CleanFile(name, kind, data)
+    if kind == TEXT:
         return CleanFile(name, kind, data)
     raise RejectedFile("type")
 
@@ -121,9 +130,22 @@ def sniff(data: bytes) -> str | None:
             return XLSX
         return "zip"
     if head[4:8] == b"ftyp":
-        return "audio/mp4" if head[8:11] == b"M4A" else "video/mp4"
+        brand = head[8:12]
+        return "audio/mp4" if brand[:3] == b"M4A" else "video/quicktime" if brand == b"qt  " else "video/mp4"
+    if head[:1] == b"\x00" and head[4:8] in (b"moov", b"mdat", b"wide", b"free"):  # MP4/QuickTime written without ftyp
+        return "video/quicktime"
     if head.startswith(b"OggS"):
         return "audio/ogg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "video/x-msvideo"
+    if head.startswith((b"#!AMR", b"#!SILK", b"\x02#!SILK")):  # phone and WeChat voice messages
+        return "audio/amr"
+    if head.startswith(b"fLaC"):
+        return "audio/flac"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):  # Matroska / WebM
+        return "video/webm"
     if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
         return "audio/mpeg"
     if b"\x00" not in data:
@@ -138,6 +160,12 @@ def sniff(data: bytes) -> str | None:
 
 def strip_image_metadata(data: bytes, fmt: str) -> bytes:
     """Re-encode from pixels only: no EXIF, GPS, XMP, ICC or text chunks survive."""
+    # Pillow is imported here, on the first image, not at start-up (memory every instance carries).
+    from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+    # Never let Pillow fill in a truncated image silently: a broken file is refused, not guessed at.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
         with Image.open(io.BytesIO(data), formats=[fmt]) as img:
             # The header gives the size; refuse before a single pixel is decoded.
@@ -161,10 +189,6 @@ def strip_image_metadata(data: bytes, fmt: str) -> bytes:
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
         raise RejectedFile("broken") from None
 
-
-# Never let Pillow fill in a truncated image silently: a broken file is refused, not guessed at.
-ImageFile.LOAD_TRUNCATED_IMAGES = False
-Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 
 # Parts of an Office Open XML package that describe the author, not the content.

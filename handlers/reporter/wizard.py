@@ -44,7 +44,8 @@ class S(enum.Enum):
 DEFAULT_PLATFORM_NOTE = N_("The chat platform itself can see that you wrote to this service, but not what we store.")
 REJECT_WORDS = {
     "too_large": N_("That file is too large (the limit is {mb} MB). It was not added; the rest of your report is kept."),
-    "type": N_("That kind of file cannot be accepted. Please send photos, PDF, Word, Excel, text, audio or video files. The rest of your report is kept."),
+    "type": N_("That kind of file cannot be accepted. Please send photos, PDF, Word, Excel or text files. The rest of "
+               "your report is kept."),
     "broken": N_("That file could not be read (it may be damaged). It was not added; the rest of your report is kept."),
     "pixels": N_("That picture has too many pixels to process safely. Please send a smaller version (for example a "
                  "screenshot of it). The rest of your report is kept."),
@@ -52,6 +53,10 @@ REJECT_WORDS = {
                       "your protection. Please save it as a PDF or as a .docx/.xlsx file, without a password, or send a "
                       "photo of it. Archives (.zip) cannot be accepted; send the files one by one. The rest of your "
                       "report is kept."),
+    "recording": N_("Audio and video files cannot be accepted from reporters, for your protection: they carry when, "
+                    "where and on which device they were recorded, which cannot be removed here, and a voice or a "
+                    "face can identify you. Please send a photo or a screenshot instead (hidden details are removed "
+                    "from those), or write down what is said or shown. The rest of your report is kept."),
 }
 
 
@@ -163,7 +168,7 @@ class ReportConversation(Conversation):
         units = await self._search_units(ctx, query)
         if not units:
             return False
-        rows = [[ctx.button(u.name, f"unit:{u.id}")] for u in units]
+        rows = [[ctx.button(u.name_for(ctx.lang), f"unit:{u.id}")] for u in units]
         rows.append([ctx.button(_("None of these: use what I typed"), "own")])
         ctx.reply(_("Did you mean one of these units?"), buttons=nav(ctx, *rows))
         return True
@@ -323,6 +328,13 @@ class ReportConversation(Conversation):
         text += "\n\n" + _("Once you have written the receipt down, you can remove this conversation from the "
                            "chat (or send /forget later).")
         ctx.reply(text, buttons=[[forget_button(ctx)]])
+        # The receipt exists only in this message: the report is kept only if it reached the reporter.
+        ctx.replies[-1] = ctx.replies[-1].model_copy(update={
+            "must_arrive": True,
+            "undelivered_text": _("Your report was not submitted: the message with its receipt could not be "
+                                  "delivered to you (if it reached you after all, that receipt is not valid). "
+                                  "Nothing was stored and your draft is kept. Please choose Submit again."),
+        })
 
     async def _need_text(self, ctx: Context) -> None:
         ctx.reply(ctx._("I did not receive any text. Please type your answer, or use the buttons."))
@@ -333,7 +345,7 @@ class ReportConversation(Conversation):
         s = ctx.state.secret
         if s.get("unit_id"):
             unit = await ctx.session.get(Unit, s["unit_id"])
-            about = unit.name if unit else _("Not sure")
+            about = unit.name_for(ctx.lang) if unit else _("Not sure")
         else:
             about = s.get("subject") or _("Not sure")
         details = "\n".join(s.get("details", []))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 from handlers.context import Context
+from handlers.events import OutboundFile
 from handlers.i18n import N_, Gettext
 from handlers.router import Audience, Router
-from handlers.schedule.figures import Period, parse_period, scope, shown, shown_cells, shown_ratio, stats, status
+from handlers.schedule.chart import flow_chart, localized, render
+from handlers.schedule.figures import Period, parse_period, scope, shown, shown_cells, shown_ratio, stats_for, status
 from storage.models import Role
 
 SOURCE_LABELS = {
@@ -47,6 +49,9 @@ def period_words(_: Gettext, p: Period) -> str:
     return t
 
 
+# "/stats 2026-Q1 chart": the figures and the flow against last year as a picture.
+CHART_WORDS = ("chart", "图表", "图")
+
 PERIOD_HELP = N_("Periods: today, week, month, year, 2026, 2026-03, 2026-Q1, or two dates: 2026-03-01 2026-03-31.")
 
 
@@ -72,29 +77,33 @@ def make_router() -> Router:
         if p is None:
             return
         k = ctx.config.small_count_threshold
-        st = await status(ctx.session, await scope(ctx.session, ctx.sealer, ctx.require_staff()), p, now)
-        # Overdue is a work list whose references are shown to this person: not masked.
+        staff = ctx.require_staff()
+        st = await status(ctx.session, await scope(ctx.session, ctx.sealer, staff), p, now)
+        await ctx.uow.audit(staff, "status", period=args.strip()[:32], overdue_shown=len(st.overdue_refs))
+        # The count is masked like every other; the references stay (a work list this person may see).
         lines = [_("Status ({period}):").format(period=period_words(_, p)),
                  _("New: {n}").format(n=shown(st.new, k)), _("Accepted: {n}").format(n=shown(st.accepted, k)),
                  _("Assigned: {n}").format(n=shown(st.assigned, k)), _("Concluded: {n}").format(n=shown(st.concluded, k)),
-                 _("Overdue now: {n}").format(n=st.overdue_total)]
+                 _("Overdue now: {n}").format(n=shown(st.overdue_total, k))]
         if st.overdue_refs:
             lines.append(_("Overdue: {refs}").format(refs="、".join(st.overdue_refs)))
         ctx.reply("\n".join(lines))
 
     @r.command("stats", help=N_("Statistics in reporting form"),
-               usage=N_("/stats [month|2026|2026-Q1|dates]"),
+               usage=N_("/stats [month|2026|2026-Q1|dates] [chart]"),
                audience=Audience.staff, roles=roles, order=31)
     async def stats_cmd(ctx: Context, args: str) -> None:
         _ = ctx._
-        p = period_or_explain(ctx, args, "month")
+        words = args.split()
+        chart = bool(words) and words[-1].lower() in CHART_WORDS
+        p = period_or_explain(ctx, " ".join(words[:-1] if chart else words), "month")
         if p is None:
             return
-        where = await scope(ctx.session, ctx.sealer, ctx.require_staff())
+        staff = ctx.require_staff()
+        where = await scope(ctx.session, ctx.sealer, staff)
+        await ctx.uow.audit(staff, "stats", period=args.strip()[:32])
         k = ctx.config.small_count_threshold
-        cur = await stats(ctx.session, where, p)
-        yoy = await stats(ctx.session, where, p.shift(years=-1))
-        prev = await stats(ctx.session, where, p.shift(back=True))
+        cur, yoy, prev = await stats_for(ctx.session, where, [p, p.shift(years=-1), p.shift(back=True)])
         cells = [shown_cells(s, k) for s in (cur, yoy, prev)]
 
         def line(label: str, key: str, *, people: bool = False) -> str:
@@ -115,6 +124,11 @@ def make_router() -> Router:
         lines.append(line(_("Cases filed"), "filed"))
         lines.append(line(_("Cases concluded"), "concluded"))
         lines.append(line(_("People disciplined"), "disciplined", people=True))
-        ctx.reply("\n".join(lines))
+        files = []
+        if chart:
+            picture = localized(lambda t: flow_chart(t, period_words(t, p), cur, yoy, k), _)
+            files.append(OutboundFile(filename="flow.png", content_type="image/png", data=await render(picture),
+                                      kind="photo"))
+        ctx.reply("\n".join(lines), files=files)
 
     return r

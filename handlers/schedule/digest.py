@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, select
@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.campaigns.digest import digest_lines as campaign_digest_lines
 from handlers.events import OutboundFile, Reply
 from handlers.i18n import Gettext, gettext_for
-from handlers.schedule.chart import can_draw, intake_chart
-from handlers.schedule.figures import Period, scope, shown, status
+from handlers.schedule.chart import Chart, flow_chart, intake_chart, localized, render
+from handlers.schedule.commands import period_words
+from handlers.schedule.figures import Period, scope, shown, stats_for, status
 from handlers.uow import UnitOfWork
 from storage import audit
 from storage.models import Case, ChatIdentity, Role, Staff, StaffRole
@@ -43,17 +44,29 @@ async def daily_series(session: AsyncSession, where: ColumnElement[bool], now: d
     return days, [rec[d] for d in days], [con[d] for d in days]
 
 
+async def digest_charts(uow: UnitOfWork, where: ColumnElement[bool], _: Gettext) -> list[Chart]:
+    """The digest's pictures, small counts masked: the last 30 days, and this month so far
+    against the same days last year."""
+    session, now, tz, k = uow.session, uow.now(), uow.config.tz, uow.config.small_count_threshold
+    days, rec, con = await daily_series(session, where, now, tz)
+    local = now.astimezone(tz)
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    month = Period(month_start.astimezone(UTC), now, "month")
+    cur, last_year = await stats_for(session, where, [month, month.shift(years=-1)])
+    return [localized(lambda t: intake_chart(t, days, rec, con, k), _),
+            localized(lambda t: flow_chart(t, period_words(t, month), cur, last_year, k), _)]
+
+
 async def digest_for(uow: UnitOfWork, staff: Staff, _: Gettext, anchor: audit.Anchor | None = None) -> Reply | None:
     """One person's digest: only cases they have no conflict on, small counts masked."""
     session, now, tz, k = uow.session, uow.now(), uow.config.tz, uow.config.small_count_threshold
     where = await scope(session, uow.sealer, staff)
     since = Period(now - timedelta(days=1), now, "24h")
     st = await status(session, where, since, now)
-    days, rec, con = await daily_series(session, where, now, tz)
     lines = [_("Daily digest {date}").format(date=now.astimezone(tz).strftime("%Y-%m-%d")),
              _("New since yesterday: {n}").format(n=shown(st.new, k)),
              _("Concluded since yesterday: {n}").format(n=shown(st.concluded, k)),
-             _("Overdue now: {n}").format(n=st.overdue_total)]
+             _("Overdue now: {n}").format(n=shown(st.overdue_total, k))]
     if st.overdue_refs:
         lines.append(_("Overdue: {refs}").format(refs="、".join(st.overdue_refs)))
     lines += await campaign_digest_lines(session, staff, now, _)
@@ -61,13 +74,9 @@ async def digest_for(uow: UnitOfWork, staff: Staff, _: Gettext, anchor: audit.An
         # Kept outside the database by everyone who receives it: `lianzu audit verify --against-digest`
         # then shows whether entries were deleted or rewritten since.
         lines.append(_("Audit anchor: {anchor}").format(anchor=str(anchor)))
-    # Chart labels in the reader's language where a Chinese font exists; else the English originals
-    # (a picture of empty boxes helps nobody).
-    t = _ if can_draw(_("Last 30 days")) else (lambda s: s)
-    png = intake_chart(days, rec, con, title=t("Last 30 days"), label_received=t("received"),
-                       label_concluded=t("concluded"))
-    return Reply(text="\n".join(lines), files=[OutboundFile(filename="digest.png", content_type="image/png", data=png,
-                                                            kind="photo")])
+    files = [OutboundFile(filename=name, content_type="image/png", data=await render(chart), kind="photo")
+             for name, chart in zip(("digest.png", "flow.png"), await digest_charts(uow, where, _), strict=True)]
+    return Reply(text="\n".join(lines), files=files)
 
 
 # How far ahead the digest looks for days whose holidays nobody has given.
@@ -114,7 +123,7 @@ async def send_digests(uow: UnitOfWork) -> int:
             reply = reply.model_copy(update={"text": reply.text + "\n\n" + warning}) if reply else Reply(text=warning)
         if reply is None:
             continue
-        rows = await uow.outbox.to_staff(sid, _ready(reply), kind="digest", dedupe_key=f"digest:{day}:{sid}")
+        rows = await uow.outbox.to_staff(sid, _ready(reply), about=None, kind="digest", dedupe_key=f"digest:{day}:{sid}")
         n += bool(rows)
     return n
 

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, distinct, false, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, false, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.access import visible_clause
@@ -124,13 +124,28 @@ async def status(session: AsyncSession, where: ColumnElement[bool], p: Period, n
                                                                              Case.created_at < p.end)) or 0
     concluded = await session.scalar(select(func.count()).select_from(Case).where(
         where, Case.concluded_at >= p.start, Case.concluded_at < p.end)) or 0
-    overdue_q = (select(Case.reference).join(Deadline, Deadline.case_id == Case.id)
-                 .where(where, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None), Deadline.due_at < now)
-                 .group_by(Case.reference).order_by(func.min(Deadline.due_at)))
-    refs = list((await session.scalars(overdue_q.limit(limit))).all())
-    total = await session.scalar(select(func.count()).select_from(overdue_q.subquery())) or 0
+    refs, total = await open_deadlines(session, where, now, limit=limit)
     return Status(new, await _count_transitions(session, where, "accepted", p),
                   await _count_transitions(session, where, "assigned", p), concluded, refs, total)
+
+
+async def open_deadlines(session: AsyncSession, where: ColumnElement[bool], now: datetime, *,
+                         kinds: set[str] | None = None, overdue: bool = True, due_in: Period | None = None,
+                         limit: int = 20) -> tuple[list[str], int]:
+    """The references of cases with an open deadline (of ``kinds``; overdue now, unless
+    ``overdue`` is False; due within ``due_in``), soonest due first, and how many there are."""
+    q = (select(Case.reference).join(Deadline, Deadline.case_id == Case.id)
+         .where(where, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)))
+    if overdue:
+        q = q.where(Deadline.due_at < now)
+    if kinds is not None:
+        q = q.where(Deadline.kind.in_(sorted(kinds)))
+    if due_in is not None:
+        q = q.where(Deadline.due_at >= due_in.start, Deadline.due_at < due_in.end)
+    q = q.group_by(Case.reference).order_by(func.min(Deadline.due_at))
+    refs = list((await session.scalars(q.limit(limit))).all())
+    total = await session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    return refs, total
 
 
 @dataclass
@@ -142,6 +157,7 @@ class Stats:
     filed: int = 0
     concluded: int = 0
     disciplined: int = 0
+    accepted: int = 0  # for the month's flow chart; a part of "screened"
 
     def as_dict(self) -> dict[str, Any]:
         return {"received": self.received, "screened": self.screened, "filed": self.filed,
@@ -150,40 +166,75 @@ class Stats:
                 **{f"disposal:{k}": v for k, v in self.by_disposal.items()}}
 
 
-def _transitions(where: ColumnElement[bool]) -> Select[tuple[str, int]]:
+def _transitions(where: ColumnElement[bool], *cols: Any) -> Select[Any]:
     """FROM case_transitions, joined to cases only when the scope needs case columns."""
     from sqlalchemy.sql.elements import True_
 
-    q = select(CaseTransition.to_state, func.count(distinct(CaseTransition.case_id)))
+    q = select(*cols)
     return q if isinstance(where, True_) else q.join(Case, Case.id == CaseTransition.case_id).where(where)
 
 
+def _periods(periods: list[Period]) -> Any:
+    """The periods as a small derived table (i, a, b): one row per period, so one statement
+    groups by period, and overlapping periods (a year and the year before it) each get every row
+    that falls in them. SELECT … UNION ALL rather than VALUES: SQLite names no VALUES columns."""
+    ts = Case.created_at.type
+    rows = [select(literal(i).label("i"), literal(p.start, ts).label("a"), literal(p.end, ts).label("b"))
+            for i, p in enumerate(periods)]
+    return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("periods")
+
+
+async def stats_for(session: AsyncSession, where: ColumnElement[bool], periods: list[Period]) -> list[Stats]:
+    """Every figure of /stats for each period, in one statement (one round trip): four grouped
+    selects (sources, transitions, disposals, conclusions), each over all the periods at once,
+    tagged with what they count."""
+    P = _periods(periods)
+
+    def tag(name: str) -> Any:
+        return literal(name).label("what")
+
+    in_p = and_(CaseTransition.at >= P.c.a, CaseTransition.at < P.c.b)
+    sources = (select(P.c.i, tag("source"), Case.source.label("key"), func.count().label("n"), literal(0).label("m"))
+               .select_from(Case).join(P, and_(Case.created_at >= P.c.a, Case.created_at < P.c.b))
+               .where(where).group_by(P.c.i, Case.source))
+    moved_key = case((CaseTransition.to_state == "filed", "filed"), else_="screened")
+    # "screened" counts a case once even when it was accepted and then forwarded in the period.
+    accepted = case((CaseTransition.to_state == "accepted", CaseTransition.case_id))
+    moved = (_transitions(where, P.c.i, tag("moved"), moved_key.label("key"),
+                          func.count(distinct(CaseTransition.case_id)).label("n"),
+                          func.count(distinct(accepted)).label("m"))  # of the screened, those accepted
+             .join(P, in_p).where(CaseTransition.to_state.in_(("accepted", "forwarded", "filed")))
+             .group_by(P.c.i, moved_key))
+    disposals = (select(P.c.i, tag("disposal"), Case.disposal.label("key"), func.count(distinct(Case.id)).label("n"),
+                        literal(0).label("m"))
+                 .select_from(CaseTransition).join(Case, Case.id == CaseTransition.case_id).join(P, in_p)
+                 .where(where, CaseTransition.to_state == "disposed").group_by(P.c.i, Case.disposal))
+    concluded = (select(P.c.i, tag("concluded"), literal("").label("key"), func.count().label("n"),
+                        func.coalesce(func.sum(Case.people_disciplined), 0).label("m"))
+                 .select_from(Case).join(P, and_(Case.concluded_at >= P.c.a, Case.concluded_at < P.c.b))
+                 .where(where).group_by(P.c.i))
+    out = [Stats() for _ in periods]
+    for i, what, key, n, m in await session.execute(union_all(sources, moved, disposals, concluded)):
+        s = out[int(i)]
+        if what == "source":
+            s.by_source[key] = int(n)
+        elif what == "moved" and key == "filed":
+            s.filed = int(n)
+        elif what == "moved":
+            s.screened, s.accepted = int(n), int(m)
+        elif what == "disposal":
+            if key:
+                s.by_disposal[key] = int(n)
+        else:
+            s.concluded, s.disciplined = int(n), int(m)
+    for s in out:
+        s.received = sum(s.by_source.values())
+    return out
+
+
 async def stats(session: AsyncSession, where: ColumnElement[bool], p: Period) -> Stats:
-    s = Stats()
-    rows = await session.execute(select(Case.source, func.count()).where(where, Case.created_at >= p.start,
-                                                                        Case.created_at < p.end).group_by(Case.source))
-    s.by_source = {src: n for src, n in rows}
-    s.received = sum(s.by_source.values())
-    in_p = and_(where, CaseTransition.at >= p.start, CaseTransition.at < p.end)
-    # One pass over the period's transitions for every "moved to state X" figure.
-    moved: dict[str, int] = dict((await session.execute(_transitions(where).where(
-        CaseTransition.at >= p.start, CaseTransition.at < p.end,
-        CaseTransition.to_state.in_(("accepted", "forwarded", "filed"))).group_by(CaseTransition.to_state))).tuples().all())
-    s.filed = moved.get("filed", 0)
-    if moved.get("accepted") and moved.get("forwarded"):
-        # A case accepted and then forwarded in the same period is screened once.
-        s.screened = await session.scalar(_transitions(where).with_only_columns(func.count(distinct(CaseTransition.case_id)))
-                                          .where(CaseTransition.at >= p.start, CaseTransition.at < p.end,
-                                                 CaseTransition.to_state.in_(("accepted", "forwarded")))) or 0
-    else:
-        s.screened = moved.get("accepted", 0) + moved.get("forwarded", 0)
-    rows = await session.execute(select(Case.disposal, func.count(distinct(Case.id))).join(CaseTransition, CaseTransition.case_id == Case.id)
-                                 .where(in_p, CaseTransition.to_state == "disposed").group_by(Case.disposal))
-    s.by_disposal = {d: n for d, n in rows if d}
-    row = (await session.execute(select(func.count(), func.coalesce(func.sum(Case.people_disciplined), 0)).where(
-        where, Case.concluded_at >= p.start, Case.concluded_at < p.end))).one()
-    s.concluded, s.disciplined = int(row[0]), int(row[1])
-    return s
+    """The figures of one period (see :func:`stats_for`)."""
+    return (await stats_for(session, where, [p]))[0]
 
 
 def ratio(now: int, before: int) -> str:

@@ -27,6 +27,7 @@ KIND_WORDS = {
     "feedback_acceptance": N_("tell the named reporter of acceptance"),
     "feedback_result": N_("tell the named reporter the result"),
     "campaign_task": N_("finish the campaign task"),
+    "campaign_ack": N_("acknowledge the campaign notice (签收)"),
 }
 
 
@@ -81,6 +82,9 @@ class Target:
     reference: str
     case: Case | None
     recipients: Callable[[str], Awaitable[list[int]]]
+    # How a subject that is not a case words its reminder and its escalation: (gettext, what is
+    # due, when, overdue?) → the reply. None: the case wording below.
+    words: Callable[[Gettext, str, str, bool], Reply] | None = None
 
 
 async def _case_target(session: AsyncSession, d: Deadline) -> Target | None:
@@ -107,11 +111,18 @@ async def _task_target(session: AsyncSession, d: Deadline) -> Target | None:
     return await task_target(session, d)
 
 
+async def _campaign_member_target(session: AsyncSession, d: Deadline) -> Target | None:
+    from handlers.campaigns.reminders import member_target  # imported here: it builds on this module
+
+    return await member_target(session, d)
+
+
 # Subject → how to find its target. A feature with deadlines of its own adds its subject here.
 SUBJECTS: dict[str, Callable[[AsyncSession, Deadline], Awaitable[Target | None]]] = {
     "case": _case_target,
     "member": _case_target,
     "task": _task_target,
+    "campaign_member": _campaign_member_target,
 }
 
 
@@ -158,12 +169,14 @@ async def _remind(uow: UnitOfWork, d: Deadline, target: Target, rule: Kind, now:
     member_id = d.member_id if d.subject == "member" else None
 
     def render(_: Gettext) -> Reply:
+        if target.words is not None:
+            return target.words(_, _what(_, d, rule), when, False)
         text = _("Reminder: case {ref} — {what} by {when}.").format(ref=ref, what=_what(_, d, rule), when=when)
         buttons = [[Button(label=_("✔ Acknowledge (签收)"), data=f"a:ack:{member_id}")]] if member_id else []
         return Reply(text=text, buttons=buttons)
 
     for sid in await without_conflicts(uow.session, uow.sealer, target.case, await target.recipients(rule.remind)):
-        await uow.outbox.to_staff(sid, render, kind="reminder", dedupe_key=f"remind:{d.id}:{due_count}")
+        await uow.outbox.to_staff(sid, render, about=target.case, kind="reminder", dedupe_key=f"remind:{d.id}:{due_count}")
     return 1
 
 
@@ -206,11 +219,13 @@ async def _escalate(uow: UnitOfWork, d: Deadline, target: Target, rule: Kind, no
     ref, when = target.reference, d.due_at.astimezone(uow.policy.tz).strftime("%Y-%m-%d %H:%M")
 
     def render(_: Gettext) -> Reply:
+        if target.words is not None:
+            return target.words(_, _what(_, d, rule), when, True)
         return Reply(text=_("Overdue (督办): case {ref} — {what} was due {when}. Open it with /case {ref}.").format(
             ref=ref, what=_what(_, d, rule), when=when))
 
     for sid in recipients:
-        await uow.outbox.to_staff(sid, render, kind="escalation", dedupe_key=f"escalate:{d.id}:{level + 1}")
+        await uow.outbox.to_staff(sid, render, about=target.case, kind="escalation", dedupe_key=f"escalate:{d.id}:{level + 1}")
     if passed:
         def moved(_: Gettext) -> Reply:
             return Reply(text=_("Escalation (督办) of case {ref} went past {passed} to {to}: everyone there has a "
@@ -218,5 +233,5 @@ async def _escalate(uow: UnitOfWork, d: Deadline, target: Target, rule: Kind, no
                 ref=ref, passed="、".join(_(WHO_WORDS.get(w, w)) for w in passed), to=_(WHO_WORDS.get(to, to))))
 
         for sid in await without_conflicts(uow.session, uow.sealer, target.case, await with_role(uow.session, Role.admin)):
-            await uow.outbox.to_staff(sid, moved, kind="escalation_moved", dedupe_key=f"escalate-moved:{d.id}:{level + 1}")
+            await uow.outbox.to_staff(sid, moved, about=target.case, kind="escalation_moved", dedupe_key=f"escalate-moved:{d.id}:{level + 1}")
     return 1

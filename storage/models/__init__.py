@@ -29,6 +29,8 @@ from storage.models.cases import (
     Escalation,
     MemberRole,
 )
+from storage.models.delivery import DeliveryPace, DeliverySend
+from storage.models.joint_units import BodyKind, CaseJointUnit, JointUnit, JointUnitMember, JointUnitRegion
 from storage.models.ops import (
     AuditEntry,
     BindThrottle,
@@ -36,6 +38,7 @@ from storage.models.ops import (
     ChatPreference,
     ConversationState,
     InboundSeen,
+    InboxItem,
     Outbox,
     OutboxStatus,
     ReceiptThrottle,
@@ -53,11 +56,17 @@ from storage.models.org import (
     StaffOfficeSpell,
     StaffRole,
     Unit,
+    conflict_in_force,
     office_units,
 )
 from storage.models.tips import Attachment, Tip, TipMessage, TipQuestion
 
 __all__ = [
+    "BodyKind",
+    "CaseJointUnit",
+    "JointUnit",
+    "JointUnitMember",
+    "JointUnitRegion",
     "Assignment",
     "AssignmentMember",
     "Attachment",
@@ -83,10 +92,13 @@ __all__ = [
     "ConflictDeclaration",
     "ConversationState",
     "Deadline",
+    "DeliveryPace",
+    "DeliverySend",
     "Disposal",
     "Escalation",
     "Evaluation",
     "InboundSeen",
+    "InboxItem",
     "JointGroup",
     "MemberRole",
     "Office",
@@ -108,5 +120,6 @@ __all__ = [
     "TipMessage",
     "TipQuestion",
     "Unit",
+    "conflict_in_force",
     "office_units",
 ]

@@ -88,6 +88,9 @@ class SubgroupMember(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))  # lead | member | liaison
     acknowledged_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The 签收 time limit of this member's notice (deadline kind with subject "campaign_member").
+    deadline_id: Mapped[int | None] = mapped_column(ForeignKey("deadlines.id", ondelete="SET NULL"), index=True,
+                                                    default=None)
 
 
 class CampaignTask(Base):

@@ -135,3 +135,19 @@ class BindThrottle(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     window_start: Mapped[datetime]
     tries: Mapped[int] = mapped_column(default=0)
+
+
+class InboxItem(Base):
+    """What a platform posted (a WeCom callback, a Telegram webhook update), stored before it is
+    acknowledged and deleted once it has been handled: a process that dies after answering the
+    platform still finishes it on the next start. The payload may identify an anonymous reporter,
+    so it is sealed, and the row lives only as long as the work does."""
+
+    __tablename__ = "inbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    key_id: Mapped[str] = mapped_column(String(32))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    # The minute only: enough to find stuck rows, too coarse to match a message to a tip.
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(default=0)

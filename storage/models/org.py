@@ -5,10 +5,32 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ColumnElement, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base
+
+
+class Named:
+    """What people call a unit, joint group or office besides its official name: an English
+    name for English answers, and aliases (abbreviations, former names) for search."""
+
+    name: str
+    name_en: Mapped[str | None] = mapped_column(String(200), default=None)
+    # One alias a line: a short list that is only ever read whole.
+    aliases_text: Mapped[str] = mapped_column("aliases", Text, default="", server_default="")
+
+    @property
+    def aliases(self) -> list[str]:
+        return [a for a in self.aliases_text.splitlines() if a]
+
+    @aliases.setter
+    def aliases(self, values: list[str]) -> None:
+        self.aliases_text = "\n".join(values)
+
+    def name_for(self, lang: str) -> str:
+        """The name shown in ``lang``: the English name in English answers where one is given."""
+        return self.name_en if lang == "en" and self.name_en else self.name
 
 # An office may be stationed at several units (综合派驻).
 office_units = Table(
@@ -33,7 +55,7 @@ class Region(Base):
     name: Mapped[str] = mapped_column(String(200))
 
 
-class Unit(Base):
+class Unit(Named, Base):
     __tablename__ = "units"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
@@ -44,7 +66,7 @@ class Unit(Base):
     offices: Mapped[list[Office]] = relationship(secondary=office_units, back_populates="units")
 
 
-class JointGroup(Base):
+class JointGroup(Named, Base):
     __tablename__ = "joint_groups"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
@@ -53,7 +75,7 @@ class JointGroup(Base):
     offices: Mapped[list[Office]] = relationship(back_populates="joint_group")
 
 
-class Office(Base):
+class Office(Named, Base):
     __tablename__ = "offices"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
@@ -134,6 +156,12 @@ class ConflictDeclaration(Base):
     status: Mapped[str] = mapped_column(String(16), default="confirmed", server_default="confirmed")
     declared_at: Mapped[datetime | None] = mapped_column(default=None)
     decided_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+
+
+def conflict_in_force() -> ColumnElement[bool]:
+    """The declarations that count: confirmed ones and those still waiting (the safe side of
+    回避). One an administrator refused is kept as history and no longer counts."""
+    return ConflictDeclaration.status != "refused"
 
 
 class StaffOfficeSpell(Base):

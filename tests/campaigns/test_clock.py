@@ -47,9 +47,11 @@ async def test_task_deadlines_remind_the_subgroup_lead_and_escalate(deps: Deps, 
         assert len(reminders) == 16  # one lead per task, each with a bound chat
     clock.set(due + timedelta(hours=1))
     async with deps.begin() as uow:
-        assert (await tick(uow)).escalations == 16
+        await tick(uow)
     async with deps.sessionmaker() as s:
-        assert len((await s.scalars(select(Escalation))).all()) == 16
+        # Nobody acknowledged their notice either: those escalations are test_ack_deadline's.
+        assert len((await s.scalars(select(Escalation).join(Deadline, Deadline.id == Escalation.deadline_id)
+                                    .where(Deadline.subject == "task"))).all()) == 16
     await sup.send(f"/campaign {c.reference}")
     await sup.press_value(f"{c.id}.end")
     async with deps.sessionmaker() as s:

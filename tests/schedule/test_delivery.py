@@ -35,7 +35,7 @@ async def queue(deps: Deps, login: str, text: str, key: str) -> None:
     await bind_staff(deps, login, f"staff-{login}")
     async with deps.begin() as uow:
         staff = await uow.session.scalar(select(Staff).where(Staff.login == login))
-        await uow.outbox.to_staff(staff.id, lambda _: Reply(text=text), kind="test", dedupe_key=key)
+        await uow.outbox.to_staff(staff.id, lambda _: Reply(text=text), about=None, kind="test", dedupe_key=key)
 
 
 def worker(deps: Deps, channel) -> DeliveryWorker:  # type: ignore[no-untyped-def]

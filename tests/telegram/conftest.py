@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,16 +48,20 @@ class Running:
             self.standin.incoming.add((int(m["chat"]["id"]), int(m["message_id"])))
         if self.web is None:
             uid = self.standin.push(update)
-            # Polling handles one update at a time; asking for the next offset means done.
+            # Asking for the next offset means the update was taken (its chat's turn asked for);
+            # no chat with work left means it was handled.
             await self.standin.wait_for(lambda: any(
                 c.method == "getUpdates" and int(c.params.get("offset", 0) or 0) > uid for c in self.standin.calls))
+            await asyncio.wait_for(self.service.order.idle(), 5)
             return 200
         update.setdefault("update_id", next(self.standin.update_ids))
         headers = {SECRET_HEADER: secret} if secret is not None else {}
         async with aiohttp.ClientSession() as http, http.post(
             f"http://127.0.0.1:{self.web.port}{WEBHOOK_PATH}", json=update, headers=headers) as resp:
             self.statuses.append(resp.status)
-            return resp.status
+        if self.service.inbox is not None:  # answered once stored: wait for the work too
+            await self.service.inbox.drain()
+        return resp.status
 
     def phone(self, uid: int, **kw: Any) -> Phone:
         return Phone(self, uid, **kw)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,13 @@ class BotAPIStandIn:
         self.blocked: set[int] = set()
         self.fail_next: dict[str, tuple[int, str, dict[str, Any] | None]] = {}
         self.webhook: dict[str, Any] | None = None
+        # Chat id → an event: calls for that chat are recorded, then wait until it is set.
+        self.hold: dict[int, asyncio.Event] = {}
+        # Event-loop turns each call waits before it is answered (no real time): reorders work
+        # in flight the way a busy network would.
+        self.jitter: Callable[[], int] | None = None
+        # method → an event the method waits for before answering (a platform that hangs)
+        self.hold_method: dict[str, asyncio.Event] = {}
         self._new_update = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -126,10 +134,16 @@ class BotAPIStandIn:
             if isinstance(value, str) and value.startswith("attach://") and value[9:] in files:
                 files[key] = files.pop(value[9:])
         self.calls.append(Call(method, params, files))
+        chat = params.get("chat_id")
+        if chat is not None and int(chat) in self.hold:
+            await self.hold[int(chat)].wait()
+        for _ in range(self.jitter() if self.jitter else 0):
+            await asyncio.sleep(0)
+        if method in self.hold_method:
+            await self.hold_method[method].wait()
         if method in self.fail_next:
             code, desc, extra = self.fail_next.pop(method)
             return self._error(code, desc, extra)
-        chat = params.get("chat_id")
         if chat is not None and int(chat) in self.blocked:
             return self._error(403, "Forbidden: bot was blocked by the user")
         handler = getattr(self, f"m_{method}", None)

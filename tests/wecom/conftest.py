@@ -11,6 +11,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.channels.base import OutputChannel
 from bot.delivery import DeliveryWorker
+from bot.inbox import Inbox
 from bot.web import WebServer
 from bot.wecom.callback import WeComCallback
 from bot.wecom.channel import WeComChannel
@@ -62,7 +63,8 @@ async def make_wecom(deps: Deps, dispatcher: Dispatcher, *, cards: bool = False,
     api_base = f"http://127.0.0.1:{api_port}/cgi-bin/"
     client = LianzuWeComClient(CORP_ID, SECRET, api_base=api_base, database_url=deps.config.database_url)
     channel = WeComChannel(client, AGENT_ID, dispatcher, cards=cards)
-    callback = WeComCallback(WeChatCrypto(TOKEN, AES_KEY, CORP_ID), channel, handle or dispatcher.handle,
+    inbox = Inbox("wecom", deps.sessionmaker, deps.sealer, deps.clock)
+    callback = WeComCallback(WeChatCrypto(TOKEN, AES_KEY, CORP_ID), channel, handle or dispatcher.handle, inbox,
                              max_attachment_bytes=deps.config.max_attachment_bytes, numbered=not cards)
     server = WebServer("127.0.0.1", 0)
     server.add_route("GET", "/wecom/callback", callback.verify)

@@ -4,6 +4,7 @@ The simulator signs and encrypts with wechatpy's own crypto, as WeCom does."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -33,6 +34,8 @@ class ApiStandIn:
     fail_next: list[int] = field(default_factory=list)  # errcodes to answer message/send with
     refuse_all_tokens: bool = False  # every access token is refused, fresh ones included
     token_refusals: int = 0
+    media_requests: int = 0
+    media_gate: asyncio.Event | None = None  # when set, media/get waits for it (WeCom hanging)
 
     def app(self) -> web.Application:
         a = web.Application(client_max_size=64 * 1024 * 1024)
@@ -74,6 +77,9 @@ class ApiStandIn:
         return web.json_response({"errcode": 0, "type": request.query["type"], "media_id": f"U{len(self.uploads)}"})
 
     async def media_get(self, request: web.Request) -> web.Response:
+        self.media_requests += 1
+        if self.media_gate is not None:
+            await self.media_gate.wait()
         if not self._token_ok(request):
             return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
         data, ctype, name = self.media[request.query["media_id"]]

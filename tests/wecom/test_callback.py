@@ -64,9 +64,9 @@ async def test_retried_callbacks_do_the_work_once(wecom: WeCom, deps: Deps) -> N
 
 
 async def test_the_callback_answers_at_once_while_the_work_takes_longer(deps: Deps, dispatcher) -> None:
-    async def slow(event):  # type: ignore[no-untyped-def]
+    async def slow(event, **kw):  # type: ignore[no-untyped-def]
         await asyncio.sleep(5.5)
-        return await dispatcher.handle(event)
+        return await dispatcher.handle(event, **kw)
 
     async for w in make_wecom(deps, dispatcher, handle=slow):
         status, _b, took = await w.sim.post(w.http, w.sim.text_xml("slowuser", "/help"))

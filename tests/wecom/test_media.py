@@ -22,9 +22,9 @@ async def test_an_incoming_picture_is_downloaded_through_the_api(wecom: WeCom, d
     seen = []
     real = dispatcher.handle
 
-    async def spy(event):  # type: ignore[no-untyped-def]
+    async def spy(event, **kw):  # type: ignore[no-untyped-def]
         seen.append(event)
-        return await real(event)
+        return await real(event, **kw)
 
     wecom.callback.handle = spy
     wecom.api.media["MEDIA1"] = (b"\xff\xd8\xff-jpeg-bytes", "image/jpeg", "photo.jpg")

@@ -1,0 +1,324 @@
+"""Inbound speed through the real Telegram webhook path: HTTP in (aiohttp), aiogram, translation,
+the neutral dispatcher, sendMessage out over HTTP to the local Bot API stand-in.
+
+Throughput mode (default): USERS simulated people each walk the tip wizard (/report, a unit
+search, a unit chosen, people, details, Done, Skip files, Anonymous, /cancel: nine updates,
+four of them button presses), all at once over at most CONNECTIONS webhook connections (Telegram's
+default is 40). Three bots, phases interleaved and repeated, min and median printed:
+
+- product: Lianzu's Telegram service in webhook mode;
+- echo: a bare aiogram bot behind the same webhook handler that echoes every message and
+  answers every button press;
+- echo+commit: the same echo bot, which also commits one row per update to the same database.
+
+Ratios printed: product / echo+commit (target >= 0.8) and product / echo (target >= 0.35), in
+updates per second.
+
+Latency mode (``--latency``): SENDERS people walk the wizard over and over for SECONDS, each
+sending the next update as soon as the previous one was answered; p50, p95 and max of the
+time from posting an update to the webhook's answer (the webhook answers after the replies
+went out). Target: p95 <= 1 s with 50 senders for 60 s.
+
+    .venv/bin/python -m benchmarks.inbound_bench [--users 200] [--repeat 3]
+    .venv/bin/python -m benchmarks.inbound_bench --latency [--senders 50] [--seconds 60]
+    ... --url postgresql+asyncpg://postgres@127.0.0.1/lianzu_bench   (a throwaway database
+        named after it is created and dropped)
+
+Run as a module: it reuses the test stand-in of the Bot API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiogram import Bot, Router
+from aiogram import Dispatcher as AiogramDispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import CallbackQuery, Message
+from aiohttp import web
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, create_engine, insert, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import DEMO_ORG
+from bot.telegram.service import TelegramService
+from bot.telegram.webhook import SECRET_HEADER, make_handler
+from bot.web import WebServer
+from handlers.app import make_deps, make_dispatcher
+from handlers.clock import SystemClock
+from handlers.config import Config
+from storage import migrate
+from storage.crypto import Sealer
+from storage.db import make_engine, make_sessionmaker, sync_url
+from storage.orgfile import import_org, load_org_file
+from tests.telegram.standin import BotAPIStandIn, callback, message, user
+
+SECRET = "bench-secret"
+PATH = "/telegram/webhook"
+TARGET_COMMIT, TARGET_BARE, TARGET_P95 = 0.8, 0.35, 1.0
+
+# One walk through the wizard: text to send, or ("press", suffix of the button's data; "" for
+# the first choice that is not navigation).
+WALK: list[str | tuple[str, str]] = [
+    "/report", "交通警察", ("press", ""), "张某，副总队长", "他收受好处费。",
+    ("press", ":done"), ("press", ":done"), ("press", ":anon"), "/cancel",
+]
+NAVIGATION = (":back", ":cancel", ":unsure")
+
+echo_rows = Table("bench_echo", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("chat", BigInteger), Column("text", String(4096)))
+
+
+class StandIn(BotAPIStandIn):
+    """The tests' stand-in, remembering only each chat's newest keyboard (the driver presses it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keyboards: dict[int, tuple[int, list[str]]] = {}
+        self.answers = 0
+        self.misses = 0  # presses that found no such button (the walk went astray)
+
+    def _message(self, chat_id: int, **content: Any) -> dict[str, Any]:
+        m = super()._message(chat_id, **content)
+        self._remember(chat_id, m["message_id"], content)
+        self.messages.clear()  # nothing reads them back here: keep memory flat
+        return m
+
+    def _remember(self, chat_id: int, mid: int, content: dict[str, Any]) -> None:
+        self.answers += 1
+        rows = (content.get("reply_markup") or {}).get("inline_keyboard")
+        if rows:
+            self.keyboards[chat_id] = (mid, [b["callback_data"] for row in rows for b in row])
+
+    async def _api(self, request: web.Request) -> web.Response:
+        resp = await super()._api(request)
+        self.calls.clear()
+        return resp
+
+    async def m_editMessageText(self, p: dict[str, Any], f: dict) -> web.Response:  # type: ignore[type-arg]
+        key = (int(p["chat_id"]), int(p["message_id"]))
+        self._remember(key[0], key[1], p)
+        return self._ok({"message_id": key[1], "date": self.date, "chat": {"id": key[0], "type": "private"},
+                         "text": p.get("text", "")})
+
+    def press(self, chat_id: int, suffix: str) -> tuple[int, str]:
+        mid, data = self.keyboards.get(chat_id, (1, []))
+        for d in data:
+            if (suffix and d.endswith(suffix)) or (not suffix and not d.endswith(NAVIGATION)):
+                return mid, d
+        self.misses += 1
+        return mid, "x:none"  # an echo bot shows no keyboard: any press will do
+
+
+def echo_bot(standin: StandIn, web_server: WebServer, commit: AsyncEngine | None) -> Bot:
+    bot = Bot(token=standin.token, session=AiohttpSession(api=TelegramAPIServer.from_base(standin.url)))
+    dp = AiogramDispatcher()
+    router = Router()
+    sessionmaker = make_sessionmaker(commit) if commit is not None else None
+    # A well-behaved echo bot on SQLite takes turns to write (one writer), as the product does;
+    # without it, concurrent webhook requests fail with "database is locked".
+    turn = asyncio.Lock() if commit is not None and commit.dialect.name == "sqlite" else None
+
+    async def store(chat: int, content: str) -> None:
+        if sessionmaker is None:
+            return
+        async with turn or contextlib.nullcontext(), sessionmaker() as s, s.begin():
+            await s.execute(insert(echo_rows).values(chat=chat, text=content))
+
+    @router.message()
+    async def on_message(m: Message, bot: Bot) -> None:
+        await store(m.chat.id, m.text or "")
+        await bot.send_message(m.chat.id, m.text or "?")
+
+    @router.callback_query()
+    async def on_button(q: CallbackQuery, bot: Bot) -> None:
+        await q.answer()
+        await store(q.from_user.id, q.data or "")
+        await bot.send_message(q.from_user.id, q.data or "?")
+
+    dp.include_router(router)
+    web_server.add_route("POST", PATH, make_handler(dp, bot, SECRET))
+    return bot
+
+
+class Driver:
+    """Posts updates to one bot's webhook as Telegram would, and times each answer."""
+
+    def __init__(self, http: aiohttp.ClientSession, port: int, standin: StandIn) -> None:
+        self.url = f"http://127.0.0.1:{port}{PATH}"
+        self.http, self.standin = http, standin
+        self.latencies: list[float] = []
+        self.failures = 0
+
+    async def post(self, update: dict[str, Any]) -> None:
+        t0 = time.perf_counter()
+        async with self.http.post(self.url, json=update, headers={SECRET_HEADER: SECRET}) as resp:
+            await resp.read()
+            if resp.status != 200:
+                self.failures += 1
+        self.latencies.append(time.perf_counter() - t0)
+
+    async def walk(self, uid: int, ids: itertools.count[int]) -> None:
+        frm = user(uid)
+        for i, step in enumerate(WALK):
+            if isinstance(step, str):
+                update = message(uid, step, message_id=10_000 + i, from_user=frm)
+            else:
+                mid, data = self.standin.press(uid, step[1])
+                update = callback(uid, data, message_id=mid, from_user=frm)
+            await self.post({"update_id": next(ids), **update})
+
+
+async def fresh_database(url: str | None, tmp: Path) -> tuple[str, Callable[[], None]]:
+    if url is None:
+        return f"sqlite+aiosqlite:///{tmp / 'bench.db'}", lambda: None
+    name = f"{make_url(url).database}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_url(sync_url(url)).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(url).set(database=name).render_as_string(hide_password=False), drop
+
+
+async def run(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        url, drop = await fresh_database(args.url, Path(tmp))
+        try:
+            await bench(args, url)
+        finally:
+            drop()
+
+
+async def bench(args: argparse.Namespace, url: str) -> None:
+    await asyncio.to_thread(migrate.upgrade, url)
+    engine = make_engine(url)
+    async with make_sessionmaker(engine)() as s, s.begin():
+        await import_org(s, load_org_file(DEMO_ORG))
+    async with engine.begin() as conn:
+        await conn.run_sync(echo_rows.metadata.create_all)
+    cfg = Config(database_url=url)
+    deps = make_deps(cfg, make_sessionmaker(engine), SystemClock(), Sealer(cfg.keyring))
+    standin = StandIn()
+    await standin.start()
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(engine.dispose)
+        stack.push_async_callback(standin.stop)
+        servers: dict[str, WebServer] = {name: WebServer("127.0.0.1", 0) for name in ("product", "echo", "echo+commit")}
+        service = TelegramService(make_dispatcher(deps), token=standin.token, api_url=standin.url, mode="webhook",
+                                  web=servers["product"], webhook_url="https://x" + PATH, webhook_path=PATH,
+                                  webhook_secret=SECRET)
+        bots = [echo_bot(standin, servers["echo"], None), echo_bot(standin, servers["echo+commit"], engine)]
+        for server in servers.values():
+            await server.start()
+            stack.push_async_callback(server.stop)
+        await service.start()
+        stack.push_async_callback(service.stop)
+        for b in bots:
+            stack.push_async_callback(b.session.close)
+        connector = aiohttp.TCPConnector(limit=args.connections)
+        http = await stack.enter_async_context(aiohttp.ClientSession(connector=connector))
+        drivers = {name: Driver(http, server.port, standin) for name, server in servers.items()}
+        ids = itertools.count(1)
+        uids = itertools.count(500_000_000)
+        backend = make_url(url).get_backend_name()
+        if args.latency:
+            await latency(drivers["product"], args, ids, uids, backend)
+        else:
+            await throughput(drivers, args, ids, uids, backend, standin)
+
+
+async def throughput(drivers: dict[str, Driver], args: argparse.Namespace, ids: itertools.count[int],
+                     uids: itertools.count[int], backend: str, standin: StandIn) -> None:
+    rates: dict[str, list[float]] = {name: [] for name in drivers}
+    # A warm-up walk per bot (imports, connections, caches), not counted.
+    for d in drivers.values():
+        await asyncio.gather(*(d.walk(next(uids), ids) for _ in range(5)))
+    n = args.users * len(WALK)
+    for rep in range(args.repeat):
+        order = list(drivers) if rep % 2 == 0 else list(reversed(drivers))  # interleaved, both ways
+        for name in order:
+            d = drivers[name]
+            failures, answers, misses = d.failures, standin.answers, standin.misses
+            t0 = time.perf_counter()
+            await asyncio.gather(*(d.walk(next(uids), ids) for _ in range(args.users)))
+            elapsed = time.perf_counter() - t0
+            rates[name].append(n / elapsed)
+            answered = standin.answers - answers
+            print(f"  round {rep + 1} {name:12} {n / elapsed:7.1f} updates/s "
+                  f"({n} updates, {answered} messages out, {d.failures - failures} failed)", flush=True)
+            if name == "product" and standin.misses != misses:
+                print(f"  !! product: {standin.misses - misses} presses found no button (the walk went astray)")
+            if d.failures != failures or answered < n:
+                print(f"  !! {name}: {d.failures - failures} failed updates, {answered} answers for {n} updates")
+
+    def fig(xs: list[float]) -> str:
+        return f"min {min(xs):.1f}, median {statistics.median(xs):.1f}"
+
+    print(f"\n{backend}, {args.users} users x {len(WALK)} updates, {args.connections} connections, "
+          f"{args.repeat} rounds (updates/s):")
+    for name, xs in rates.items():
+        print(f"  {name:12} {fig(xs)}")
+    for base, target in (("echo+commit", TARGET_COMMIT), ("echo", TARGET_BARE)):
+        # Ratios per round (phases of one round ran back to back), then min and median.
+        ratios = [p / b for p, b in zip(rates["product"], rates[base], strict=True)]
+        verdict = "OK" if statistics.median(ratios) >= target else "MISSED"
+        print(f"  product / {base:12} min {min(ratios):.2f}x, median {statistics.median(ratios):.2f}x "
+              f"(target >= {target}x): {verdict}")
+
+
+async def latency(d: Driver, args: argparse.Namespace, ids: itertools.count[int], uids: itertools.count[int],
+                  backend: str) -> None:
+    await asyncio.gather(*(d.walk(next(uids), ids) for _ in range(5)))  # warm-up
+    d.latencies.clear()
+    stop = time.perf_counter() + args.seconds
+
+    async def sender() -> None:
+        uid = next(uids)
+        while time.perf_counter() < stop:
+            await d.walk(uid, ids)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(sender() for _ in range(args.senders)))
+    elapsed = time.perf_counter() - t0
+    xs = sorted(d.latencies)
+    p95 = xs[int(0.95 * (len(xs) - 1))]
+    verdict = "OK" if p95 <= TARGET_P95 and not d.failures else "MISSED"
+    print(f"{backend}, {args.senders} senders for {elapsed:.0f} s: {len(xs)} updates ({len(xs) / elapsed:.1f}/s), "
+          f"{d.failures} failed; latency p50 {statistics.median(xs) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+          f"max {xs[-1] * 1000:.0f} ms (target p95 <= {TARGET_P95 * 1000:.0f} ms): {verdict}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("--url", help="PostgreSQL URL (a throwaway database named after it is used); default SQLite")
+    p.add_argument("--users", type=int, default=200)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--connections", type=int, default=40, help="webhook connections at once (Telegram: 40)")
+    p.add_argument("--latency", action="store_true", help="latency mode: SENDERS for SECONDS, p95")
+    p.add_argument("--senders", type=int, default=50)
+    p.add_argument("--seconds", type=float, default=60)
+    asyncio.run(run(p.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+
