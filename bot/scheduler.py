@@ -187,20 +187,26 @@ class Scheduler:
             self._stop_aps()
         return held
 
+    async def _campaign_guarded(self) -> None:
+        try:
+            # A renewal that hangs (the database unreachable) must not keep an owner running.
+            await asyncio.wait_for(self.campaign_once(), self.lease_seconds / 2)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # TimeoutError included
+            log.exception("lease renewal failed")
+            self._stop_aps()  # without a renewed lease, stop acting as owner
+        self._expire_if_stale()
+
     async def _loop(self) -> None:
         while True:
-            try:
-                # A renewal that hangs (the database unreachable) must not keep an owner running.
-                await asyncio.wait_for(self.campaign_once(), self.lease_seconds / 2)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # TimeoutError included
-                log.exception("lease renewal failed")
-                self._stop_aps()  # without a renewed lease, stop acting as owner
-            self._expire_if_stale()
             await asyncio.sleep(self.renew_seconds)
+            await self._campaign_guarded()
 
     async def start(self) -> None:
+        # The first campaign is part of starting: once start() returns, this instance knows whether
+        # it owns the schedule (and an owner's job store exists), whatever the event loop does next.
+        await self._campaign_guarded()
         self._task = asyncio.create_task(self._loop(), name="scheduler-lease")
 
     async def stop(self) -> None:
