@@ -219,8 +219,9 @@ async def without_conflicts(session: AsyncSession, sealer: Sealer, case: Case | 
 
 async def visible_clause(session: AsyncSession, sealer: Sealer, staff: Staff) -> ColumnElement[bool]:
     """SQL: the cases this person has no conflict on, by the same rules as :func:`conflict_reasons`
-    (every unit a case has had, home region under cross inspection, declared people), so figures
-    and lists can be counted in the database without ever counting a case hidden from them."""
+    (every unit a case has had, home region under cross inspection, declared people, cases they
+    stepped aside from), so figures and lists can be counted in the database without ever
+    counting a case hidden from them."""
     units = await stationed_unit_ids(session, staff.office_id)
     units |= {u for u in (await session.scalars(select(ConflictDeclaration.unit_id).where(
         ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.unit_id.is_not(None), conflict_in_force()))).all()
@@ -228,7 +229,12 @@ async def visible_clause(session: AsyncSession, sealer: Sealer, staff: Staff) ->
     names = [n for n in (await session.scalars(select(ConflictDeclaration.person_name).where(
         ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.person_name.is_not(None), conflict_in_force()))).all()
         if n]
+    cases = [c for c in (await session.scalars(select(ConflictDeclaration.case_id).where(
+        ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.case_id.is_not(None), conflict_in_force()))).all()
+        if c is not None]
     hidden: list[ColumnElement[bool]] = []
+    if cases:  # cases they stepped aside from (我需要回避), pending ones included
+        hidden.append(Case.id.in_(cases))
     if units:
         hidden.append(func.coalesce(Case.unit_id, -1).in_(units))
         hidden.append(exists().where(CaseUnit.case_id == Case.id, CaseUnit.unit_id.in_(units)))
