@@ -8,11 +8,13 @@ is the rule at work and not an empty database."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from handlers.clock import ManualClock
 from handlers.deps import Deps
 from handlers.events import Reply
 from handlers.i18n import N_
@@ -25,6 +27,8 @@ from tests.cases.conftest import accept_and_confirm_team, press_data, team_of, t
 from tests.fakes import Chat
 
 JOINT = "东州片区室组地联动"
+ChatMaker = Callable[..., Chat]
+StaffChat = Callable[..., Awaitable[Chat]]
 
 
 def made_up(ref: str) -> str:
@@ -71,7 +75,7 @@ async def pending(deps: Deps, login: str) -> list[ConflictDeclaration]:
     return rows
 
 
-async def two_overdue_cases(chat, deps: Deps, clock) -> tuple[Case, Case]:  # type: ignore[no-untyped-def]
+async def two_overdue_cases(chat: ChatMaker, deps: Deps, clock: ManualClock) -> tuple[Case, Case]:
     """A case about 省司法厅 (a unit in 东州市) and one about the traffic police, both overdue."""
     deps.config.small_count_threshold = 1  # exact counts, to see what each person's figures include
     dz = await tip_case(chat, deps, unit="司法厅", people=None)
@@ -85,7 +89,7 @@ FIGURE_QUESTIONS = ("东州市有哪些逾期案件", "逾期的有哪些？", "
 
 
 async def test_figure_questions_in_words_leave_out_a_case_under_a_pending_unit_conflict(
-        chat, staff_chat, deps: Deps, clock) -> None:  # type: ignore[no-untyped-def]
+        chat: ChatMaker, staff_chat: StaffChat, deps: Deps, clock: ManualClock) -> None:
     dz, other = await two_overdue_cases(chat, deps, clock)
     sup1, sup2 = await staff_chat("sup1"), await staff_chat("sup2")
     before = {q: sup1.text(await sup1.send(q)) for q in FIGURE_QUESTIONS}
@@ -107,7 +111,7 @@ REFERENCE_QUESTIONS = ("show case {ref}", "案件{ref}逾期了吗", "{ref}有�
 
 
 async def test_a_hidden_reference_and_a_made_up_one_get_the_same_answer_in_words(
-        chat, staff_chat, deps: Deps, clock) -> None:  # type: ignore[no-untyped-def]
+        chat: ChatMaker, staff_chat: StaffChat, deps: Deps, clock: ManualClock) -> None:
     dz, _other = await two_overdue_cases(chat, deps, clock)
     sup1 = await staff_chat("sup1")
     await declare_unit_in_chat(sup1, "司法厅")
@@ -152,7 +156,7 @@ def flow_received(chart: Chart) -> int:
 
 
 async def test_charts_of_stats_and_the_digest_leave_out_a_case_under_a_pending_unit_conflict(
-        chat, staff_chat, deps: Deps, clock, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        chat: ChatMaker, staff_chat: StaffChat, deps: Deps, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
     drawn = Drawn(monkeypatch)
     await two_overdue_cases(chat, deps, clock)
     sup1, sup2 = await staff_chat("sup1"), await staff_chat("sup2")
@@ -171,7 +175,7 @@ async def test_charts_of_stats_and_the_digest_leave_out_a_case_under_a_pending_u
 
 
 async def test_a_team_lead_who_steps_aside_is_no_longer_told_of_the_case_anywhere(
-        chat, staff_chat, deps: Deps, clock, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        chat: ChatMaker, staff_chat: StaffChat, deps: Deps, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
     """"我需要回避" on a case is a pending declaration about that case alone: the group lead who
     made it keeps the group's figures, lists and charts, without the case."""
     drawn = Drawn(monkeypatch)
@@ -207,7 +211,7 @@ async def test_a_team_lead_who_steps_aside_is_no_longer_told_of_the_case_anywher
     assert bar_totals(drawn.charts["sup2"][0])[intake.series[0].label] == 1
 
 
-async def given_to_the_joint_unit(chat, staff_chat, deps: Deps) -> tuple[Case, Case]:  # type: ignore[no-untyped-def]
+async def given_to_the_joint_unit(chat: ChatMaker, staff_chat: StaffChat, deps: Deps) -> tuple[Case, Case]:
     await load_joint_unit(deps)
     given = await tip_case(chat, deps, unit="司法厅", people=None)
     other = await tip_case(chat, deps, unit="交通警察", people=None)
@@ -230,7 +234,7 @@ async def hears_nothing_of(c: Chat, case: Case) -> None:
 
 
 async def test_joint_unit_cases_are_hidden_from_a_supervisor_with_a_pending_unit_conflict(
-        chat, staff_chat, deps: Deps) -> None:  # type: ignore[no-untyped-def]
+        chat: ChatMaker, staff_chat: StaffChat, deps: Deps) -> None:
     given, other = await given_to_the_joint_unit(chat, staff_chat, deps)
     sup1, sup2 = await staff_chat("sup1"), await staff_chat("sup2")
     listed = sup2.text(await sup2.send("/list joint:ju-dz"))
@@ -244,7 +248,7 @@ async def test_joint_unit_cases_are_hidden_from_a_supervisor_with_a_pending_unit
 
 
 async def test_joint_unit_cases_are_hidden_from_a_member_body_lead_who_steps_aside(
-        chat, staff_chat, deps: Deps) -> None:  # type: ignore[no-untyped-def]
+        chat: ChatMaker, staff_chat: StaffChat, deps: Deps) -> None:
     """The lead drawn from the leading body (the commission office, 室) steps aside: the joint
     unit's case leaves their lists, card and history."""
     given, _other = await given_to_the_joint_unit(chat, staff_chat, deps)
