@@ -219,10 +219,14 @@ async def without_conflicts(session: AsyncSession, sealer: Sealer, case: Case | 
 
 async def visible_clause(session: AsyncSession, sealer: Sealer, staff: Staff) -> ColumnElement[bool]:
     """SQL: the cases this person has no conflict on, by the same rules as :func:`conflict_reasons`
-    (every unit a case has had, home region under cross inspection, declared people, cases they
-    stepped aside from), so figures and lists can be counted in the database without ever
-    counting a case hidden from them."""
+    (every unit a case has had, offices they sat in, home region under cross inspection, declared
+    people, cases they stepped aside from), so figures and lists can be counted in the database
+    without ever counting a case hidden from them."""
     units = await stationed_unit_ids(session, staff.office_id)
+    # Offices they have left still count (unit_reasons: formerly stationed).
+    for office_id in set((await session.scalars(select(StaffOfficeSpell.office_id).where(
+            StaffOfficeSpell.staff_id == staff.id, StaffOfficeSpell.until.is_not(None)))).all()):
+        units |= await stationed_unit_ids(session, office_id)
     units |= {u for u in (await session.scalars(select(ConflictDeclaration.unit_id).where(
         ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.unit_id.is_not(None), conflict_in_force()))).all()
         if u is not None}

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.app import DEMO_ORG
 from handlers.clock import ManualClock
 from handlers.deps import Deps
 from handlers.events import Reply
@@ -258,3 +259,24 @@ async def test_joint_unit_cases_are_hidden_from_a_member_body_lead_who_steps_asi
     [decl] = await pending(deps, "s3-lead")
     assert decl.case_id == given.id
     await hears_nothing_of(room, given)
+
+
+async def test_a_lead_who_moved_out_of_the_office_stationed_at_the_unit_is_not_told_of_its_cases(
+        chat: ChatMaker, staff_chat: StaffChat, deps: Deps, clock: ManualClock) -> None:
+    """Having sat inside the unit is a conflict after an office transfer (as on /case): the lead
+    of the office at the traffic police moves to another office of the same joint group, and its
+    figures, lists and words still leave the traffic police's cases out."""
+    from storage.orgfile import import_org, load_org_file
+
+    org = load_org_file(DEMO_ORG)
+    next(s for s in org.staff if s.login == "o01-lead").office = "o02"
+    async with deps.sessionmaker() as s, s.begin():
+        await import_org(s, org, now=clock.now())
+    case = await tip_case(chat, deps, people=None)  # about the traffic police (u01), joint group 1
+    clock.advance(days=10)
+    mover, control = await staff_chat("o01-lead"), await staff_chat("o03-lead")
+    fake = made_up(case.reference)
+    assert same(await mover.send(f"/case {case.reference}"), await mover.send(f"/case {fake}"), (case.reference, fake))
+    for q in ("/status month", "/list", "逾期的有哪些？", "list overdue cases"):
+        seen, unseen = control.text(await control.send(q)), mover.text(await mover.send(q))
+        assert case.reference in seen and case.reference not in unseen, (q, seen, unseen)
