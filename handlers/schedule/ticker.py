@@ -6,19 +6,33 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.access import without_conflicts
 from handlers.events import Button, Reply
 from handlers.i18n import N_, Gettext
+from handlers.identity import sender_key
 from handlers.policy import Kind
 from handlers.uow import UnitOfWork
 from handlers.workdays import add_working_days, subtract_working_days
 from storage import audit
-from storage.models import Assignment, AssignmentMember, Case, Deadline, Escalation, Office, Role, Staff, StaffRole
+from storage.models import (
+    Assignment,
+    AssignmentMember,
+    BindThrottle,
+    Case,
+    ChatIdentity,
+    ConversationState,
+    Deadline,
+    Escalation,
+    Office,
+    Role,
+    Staff,
+    StaffRole,
+)
 
 KIND_WORDS = {
     "accept": N_("accept or forward"),
@@ -126,9 +140,37 @@ SUBJECTS: dict[str, Callable[[AsyncSession, Deadline], Awaitable[Target | None]]
 }
 
 
+async def purge_bind_throttles(session: AsyncSession, now: datetime, window: timedelta) -> None:
+    """Invite-code tries whose window is over count for nothing any more: a chat's row (its keyed
+    hash and the moment it tried) goes instead of lasting for ever."""
+    await session.execute(delete(BindThrottle).where(BindThrottle.window_start <= now - window))
+
+
+# On channels that show buttons as numbered text, the last menu shown to a chat is kept (a state
+# row with no conversation) so that "1" chooses from it. For a chat outside the staff it is kept
+# this long: after a submission that row (the receipt's menu) would otherwise tie the chat's keyed
+# hash to the moment it submitted, for as long as the chat stays silent. Staff chats keep theirs
+# (a pushed notice is answered hours later; their identity is no secret).
+MENU_KEEP = timedelta(minutes=30)
+
+
+async def purge_outsider_menus(session: AsyncSession, salt: bytes, now: datetime) -> None:
+    keys = (await session.scalars(select(ConversationState.key).where(
+        ConversationState.conversation.is_(None), ConversationState.updated_at <= now - MENU_KEEP))).all()
+    if not keys:
+        return
+    staff = {sender_key(salt, channel, external_id) for channel, external_id in
+             (await session.execute(select(ChatIdentity.channel, ChatIdentity.external_id))).all()}
+    gone = [k for k in keys if k not in staff]
+    if gone:
+        await session.execute(delete(ConversationState).where(ConversationState.key.in_(gone)))
+
+
 async def tick(uow: UnitOfWork) -> TickResult:
     now = uow.now()
     result = TickResult()
+    await purge_bind_throttles(uow.session, now, timedelta(minutes=uow.config.bind_window_minutes))
+    await purge_outsider_menus(uow.session, uow.config.salt, now)
     open_deadlines = (await uow.session.scalars(select(Deadline).where(
         Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)).order_by(Deadline.due_at))).all()
     for d in open_deadlines:
