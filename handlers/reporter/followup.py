@@ -15,7 +15,7 @@ from handlers.context import Context
 from handlers.i18n import N_
 from handlers.reporter import receipts
 from handlers.reporter.media import RejectedFile, clean_file
-from handlers.reporter.tips import STATUS_WORDS, add_message, case_for, open_questions, store_attachment
+from handlers.reporter.tips import STATUS_WORDS, add_message, case_for, day_of, open_questions, store_attachment
 from handlers.reporter.wizard import REJECT_WORDS
 from handlers.router import Conversation, Step
 from storage.models import CaseState, Tip, TipQuestion
@@ -218,7 +218,7 @@ class CheckConversation(Conversation):
             return
         now = ctx.clock.now()
         att = await store_attachment(ctx.uow, filename=cf.filename, content_type=cf.content_type,
-                                     data=cf.data, now=now.replace(hour=0, minute=0, second=0, microsecond=0) if tip.anonymous else now,
+                                     data=cf.data, now=day_of(now) if tip.anonymous else now,
                                      tip_id=tip.id)
         case = await case_for(ctx.session, tip)
         if case is not None:

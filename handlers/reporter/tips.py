@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,9 +60,11 @@ async def drop_draft_attachments(session: AsyncSession, ids: list[int]) -> None:
 
 
 async def purge_orphan_attachments(session: AsyncSession, older_than: datetime) -> int:
-    """Files of drafts that were abandoned (expired) are deleted, not kept."""
+    """Files of drafts that were abandoned (expired) are deleted, not kept. A draft's file is dated
+    to its day, so it is kept until a full day after ``older_than`` could have reached it."""
     ids = (await session.scalars(select(Attachment.id).where(
-        Attachment.tip_id.is_(None), Attachment.case_id.is_(None), Attachment.created_at < older_than))).all()
+        Attachment.tip_id.is_(None), Attachment.case_id.is_(None),
+        Attachment.created_at < older_than - timedelta(days=1)))).all()
     await drop_draft_attachments(session, list(ids))
     return len(ids)
 
@@ -114,16 +116,17 @@ async def add_message(uow: UnitOfWork, tip: Tip, text: str, *, question: TipQues
     session, sealer, now = uow.session, uow.sealer, uow.now()
     k = sealer.current_key_id
     msg = TipMessage(tip_id=tip.id, question_id=question.id if question else None, key_id=k,
-                     body_enc=sealer.seal_with(k, text.encode()), created_at=_day(now) if tip.anonymous else now)
+                     body_enc=sealer.seal_with(k, text.encode()), created_at=day_of(now) if tip.anonymous else now)
     session.add(msg)
     await session.flush()
     if question is not None:
-        question.answered_at = _day(now) if tip.anonymous else now  # day only, like everything else of an anonymous tip
+        question.answered_at = day_of(now) if tip.anonymous else now  # day only, like everything else of an anonymous tip
         await uow.emit("tip.answered", tip=tip, question=question, message=msg)
     else:
         await uow.emit("tip.material_added", tip=tip)
     return msg
 
 
-def _day(now: datetime) -> datetime:
+def day_of(now: datetime) -> datetime:
+    """The day only: how every time that could be joined to an anonymous tip is kept."""
     return now.replace(hour=0, minute=0, second=0, microsecond=0)

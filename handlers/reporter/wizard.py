@@ -16,7 +16,7 @@ from handlers.i18n import N_
 from handlers.reporter import receipts
 from handlers.reporter.forget import forget_button
 from handlers.reporter.media import RejectedFile, clean_file
-from handlers.reporter.tips import Draft, drop_draft_attachments, store_attachment, submit
+from handlers.reporter.tips import Draft, day_of, drop_draft_attachments, store_attachment, submit
 from handlers.router import Conversation, Step
 from handlers.search import find_units
 from handlers.uow import ChatAddress
@@ -265,8 +265,10 @@ class ReportConversation(Conversation):
             mb = ctx.config.max_attachment_bytes // (1024 * 1024)
             ctx.reply(_(REJECT_WORDS[exc.reason]).format(mb=mb), buttons=nav(ctx, [ctx.button(_("Done"), "done")]))
             return
+        # Dated to the day from the start: an exact time, even in a row version replaced at
+        # Submit, could be joined to the tip.
         att = await store_attachment(ctx.uow, filename=cf.filename, content_type=cf.content_type,
-                                     data=cf.data, now=ctx.clock.now())
+                                     data=cf.data, now=day_of(ctx.clock.now()))
         files.append(att.id)
         ctx.reply(ctx.ngettext("File received ({n} in all). Send more, or choose Done.",
                                "Files received ({n} in all). Send more, or choose Done.", len(files)).format(n=len(files)),
