@@ -314,7 +314,9 @@ async def bench(args: argparse.Namespace, url: str) -> None:
         ids = itertools.count(1)
         uids = itertools.count(500_000_000)
         backend = make_url(url).get_backend_name()
-        if args.latency:
+        if args.profile:
+            await profile(drivers["product"], engine, args, ids, uids)
+        elif args.latency:
             await latency(drivers["product"], args, ids, uids, backend)
         else:
             await throughput(drivers, args, ids, uids, backend, standin)
@@ -382,6 +384,54 @@ async def latency(d: Driver, args: argparse.Namespace, ids: itertools.count[int]
           f"max {xs[-1] * 1000:.0f} ms (target p95 <= {TARGET_P95 * 1000:.0f} ms): {verdict}")
 
 
+async def profile(d: Driver, engine: AsyncEngine, args: argparse.Namespace, ids: itertools.count[int],
+                  uids: itertools.count[int]) -> None:
+    """USERS walks of the product under cProfile; SQL statements and aiosqlite thread hops per update."""
+    import cProfile
+    import pstats
+
+    from sqlalchemy import event
+
+    await asyncio.gather(*(d.walk(next(uids), ids) for _ in range(5)))  # warm-up
+    await d.settle()
+    counts = {"statements": 0, "hops": 0, "commits": 0}
+
+    def on_execute(*_: Any) -> None:
+        counts["statements"] += 1
+
+    def on_commit(*_: Any) -> None:
+        counts["commits"] += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+    event.listen(engine.sync_engine, "commit", on_commit)
+    hop_patch = None
+    if engine.dialect.name == "sqlite":
+        import aiosqlite.core
+
+        queued = aiosqlite.core.SimpleQueue.put_nowait  # every hop to a connection's thread is one put
+
+        def put_nowait(self: Any, item: Any) -> None:
+            counts["hops"] += 1
+            queued(self, item)
+
+        hop_patch = put_nowait
+        aiosqlite.core.SimpleQueue = type("CountingQueue", (aiosqlite.core.SimpleQueue,), {"put_nowait": put_nowait})
+    prof = cProfile.Profile()
+    n = args.users * len(WALK)
+    t0 = time.perf_counter()
+    prof.enable()
+    await asyncio.gather(*(d.walk(next(uids), ids) for _ in range(args.users)))
+    await d.settle()
+    prof.disable()
+    elapsed = time.perf_counter() - t0
+    print(f"{n} updates in {elapsed:.1f} s; per update: {counts['statements'] / n:.1f} statements, "
+          f"{counts['commits'] / n:.1f} commits" + (f", {counts['hops'] / n:.1f} thread hops" if hop_patch else "")
+          + " (inbox, dispatcher and every other transaction included)")
+    prof.dump_stats(args.profile)
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+    pstats.Stats(prof).sort_stats("tottime").print_stats(30)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--url", help="PostgreSQL URL (a throwaway database named after it is used); default SQLite")
@@ -390,6 +440,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--connections", type=int, default=40, help="webhook connections at once (Telegram: 40)")
     p.add_argument("--echo-intake", choices=("inbox", "direct"), default="inbox",
                    help="the echo bots behind the product's webhook handler and inbox (default), or a bare one")
+    p.add_argument("--profile", metavar="FILE", help="USERS walks of the product under cProfile (stats to FILE)")
     p.add_argument("--latency", action="store_true", help="latency mode: SENDERS for SECONDS, p95")
     p.add_argument("--senders", type=int, default=50)
     p.add_argument("--seconds", type=float, default=60)
