@@ -14,10 +14,15 @@ default is 40). Three bots, phases interleaved and repeated, min and median prin
 Ratios printed: product / echo+commit (target >= 0.8) and product / echo (target >= 0.35), in
 updates per second.
 
+Every bot sits behind the product's webhook handler (``bot.telegram.webhook``): the update is
+stored sealed in the inbox, the webhook answers 200, then the update is worked and its inbox row
+deleted. An update counts as done when its work is done (its replies went out), not when the
+webhook answered. ``--echo-intake direct`` puts the echo bots behind a bare handler instead
+(worked, then answered; no inbox).
+
 Latency mode (``--latency``): SENDERS people walk the wizard over and over for SECONDS, each
-sending the next update as soon as the previous one was answered; p50, p95 and max of the
-time from posting an update to the webhook's answer (the webhook answers after the replies
-went out). Target: p95 <= 1 s with 50 senders for 60 s.
+sending the next update as soon as the previous one was done; p50, p95 and max of the time
+from posting an update to the end of its work. Target: p95 <= 1 s with 50 senders for 60 s.
 
     .venv/bin/python -m benchmarks.inbound_bench [--users 200] [--repeat 3]
     .venv/bin/python -m benchmarks.inbound_bench --latency [--senders 50] [--seconds 60]
@@ -48,15 +53,16 @@ from aiogram import Bot, Router
 from aiogram import Dispatcher as AiogramDispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, Update
 from aiohttp import web
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, create_engine, insert, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import DEMO_ORG
+from bot.inbox import Inbox
 from bot.telegram.service import TelegramService
-from bot.telegram.webhook import SECRET_HEADER, make_handler
+from bot.telegram.webhook import SECRET_HEADER, make_handler, make_processor
 from bot.web import WebServer
 from handlers.app import make_deps, make_dispatcher
 from handlers.clock import SystemClock
@@ -70,6 +76,7 @@ from tests.telegram.standin import BotAPIStandIn, callback, message, user
 SECRET = "bench-secret"
 PATH = "/telegram/webhook"
 TARGET_COMMIT, TARGET_BARE, TARGET_P95 = 0.8, 0.35, 1.0
+UPDATE_TIMEOUT = 120.0  # an update not worked by then counts as failed
 
 # One walk through the wizard: text to send, or ("press", suffix of the button's data; "" for
 # the first choice that is not navigation).
@@ -124,7 +131,50 @@ class StandIn(BotAPIStandIn):
         return mid, "x:none"  # an echo bot shows no keyboard: any press will do
 
 
-def echo_bot(standin: StandIn, web_server: WebServer, commit: AsyncEngine | None) -> Bot:
+Process = Callable[[dict[str, Any]], Any]
+
+
+class Done:
+    """When each update's work ended (its replies sent), by update_id: the webhook answers
+    before the work when the update goes through the inbox."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[int, asyncio.Future[None]] = {}
+
+    def expect(self, update_id: int) -> asyncio.Future[None]:
+        fut = self.waiting[update_id] = asyncio.get_running_loop().create_future()
+        return fut
+
+    def wrap(self, process: Process) -> Process:
+        async def worked(payload: dict[str, Any]) -> None:
+            try:
+                await process(payload)
+            finally:
+                fut = self.waiting.pop(payload.get("update_id", -1), None)
+                if fut is not None and not fut.done():
+                    fut.set_result(None)
+        return worked
+
+
+def intake(name: str, web_server: WebServer, bot: Bot, dp: AiogramDispatcher,
+           sessionmaker: async_sessionmaker[AsyncSession], sealer: Sealer, done: Done, how: str) -> Inbox | None:
+    """The webhook route of an echo bot: the product's own handler and inbox, or a bare handler."""
+    if how == "inbox":
+        inbox = Inbox(name, sessionmaker, sealer, SystemClock())
+        inbox.serve(done.wrap(make_processor(dp, bot)))
+        web_server.add_route("POST", PATH, make_handler(bot, SECRET, inbox))
+        return inbox
+    worked = done.wrap(lambda payload: dp.feed_update(bot, Update.model_validate(payload, context={"bot": bot})))
+
+    async def bare(request: web.Request) -> web.Response:
+        await worked(await request.json())
+        return web.json_response({})
+
+    web_server.add_route("POST", PATH, bare)
+    return None
+
+
+def echo_bot(standin: StandIn, commit: AsyncEngine | None) -> tuple[Bot, AiogramDispatcher]:
     bot = Bot(token=standin.token, session=AiohttpSession(api=TelegramAPIServer.from_base(standin.url)))
     dp = AiogramDispatcher()
     router = Router()
@@ -151,26 +201,39 @@ def echo_bot(standin: StandIn, web_server: WebServer, commit: AsyncEngine | None
         await bot.send_message(q.from_user.id, q.data or "?")
 
     dp.include_router(router)
-    web_server.add_route("POST", PATH, make_handler(dp, bot, SECRET))
-    return bot
+    return bot, dp
 
 
 class Driver:
     """Posts updates to one bot's webhook as Telegram would, and times each answer."""
 
-    def __init__(self, http: aiohttp.ClientSession, port: int, standin: StandIn) -> None:
+    def __init__(self, http: aiohttp.ClientSession, port: int, standin: StandIn, done: Done,
+                 inbox: Inbox | None) -> None:
         self.url = f"http://127.0.0.1:{port}{PATH}"
-        self.http, self.standin = http, standin
+        self.http, self.standin, self.done, self.inbox = http, standin, done, inbox
         self.latencies: list[float] = []
         self.failures = 0
 
     async def post(self, update: dict[str, Any]) -> None:
         t0 = time.perf_counter()
+        worked = self.done.expect(update["update_id"])
         async with self.http.post(self.url, json=update, headers={SECRET_HEADER: SECRET}) as resp:
             await resp.read()
             if resp.status != 200:
                 self.failures += 1
+                self.done.waiting.pop(update["update_id"], None)
+                return
+        try:
+            await asyncio.wait_for(worked, UPDATE_TIMEOUT)
+        except TimeoutError:
+            self.failures += 1
+            return
         self.latencies.append(time.perf_counter() - t0)
+
+    async def settle(self) -> None:
+        """The inbox rows of finished work deleted (part of each update's cost)."""
+        if self.inbox is not None:
+            await self.inbox.drain()
 
     async def walk(self, uid: int, ids: itertools.count[int]) -> None:
         frm = user(uid)
@@ -216,17 +279,27 @@ async def bench(args: argparse.Namespace, url: str) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(echo_rows.metadata.create_all)
     cfg = Config(database_url=url)
-    deps = make_deps(cfg, make_sessionmaker(engine), SystemClock(), Sealer(cfg.keyring))
+    sessionmaker = make_sessionmaker(engine)
+    deps = make_deps(cfg, sessionmaker, SystemClock(), Sealer(cfg.keyring))
     standin = StandIn()
     await standin.start()
     async with AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
         stack.push_async_callback(standin.stop)
         servers: dict[str, WebServer] = {name: WebServer("127.0.0.1", 0) for name in ("product", "echo", "echo+commit")}
+        dones = {name: Done() for name in servers}
         service = TelegramService(make_dispatcher(deps), token=standin.token, api_url=standin.url, mode="webhook",
                                   web=servers["product"], webhook_url="https://x" + PATH, webhook_path=PATH,
                                   webhook_secret=SECRET)
-        bots = [echo_bot(standin, servers["echo"], None), echo_bot(standin, servers["echo+commit"], engine)]
+        assert service.inbox is not None and service.inbox._process is not None
+        service.inbox.serve(dones["product"].wrap(service.inbox._process))
+        inboxes: dict[str, Inbox | None] = {"product": service.inbox}
+        bots = []
+        for name, commit in (("echo", None), ("echo+commit", engine)):
+            bot, dp = echo_bot(standin, commit)
+            bots.append(bot)
+            inboxes[name] = intake(name, servers[name], bot, dp, sessionmaker, deps.sealer, dones[name],
+                                   args.echo_intake)
         for server in servers.values():
             await server.start()
             stack.push_async_callback(server.stop)
@@ -236,11 +309,14 @@ async def bench(args: argparse.Namespace, url: str) -> None:
             stack.push_async_callback(b.session.close)
         connector = aiohttp.TCPConnector(limit=args.connections)
         http = await stack.enter_async_context(aiohttp.ClientSession(connector=connector))
-        drivers = {name: Driver(http, server.port, standin) for name, server in servers.items()}
+        drivers = {name: Driver(http, server.port, standin, dones[name], inboxes[name])
+                   for name, server in servers.items()}
         ids = itertools.count(1)
         uids = itertools.count(500_000_000)
         backend = make_url(url).get_backend_name()
-        if args.latency:
+        if args.profile:
+            await profile(drivers["product"], engine, args, ids, uids)
+        elif args.latency:
             await latency(drivers["product"], args, ids, uids, backend)
         else:
             await throughput(drivers, args, ids, uids, backend, standin)
@@ -260,6 +336,7 @@ async def throughput(drivers: dict[str, Driver], args: argparse.Namespace, ids: 
             failures, answers, misses = d.failures, standin.answers, standin.misses
             t0 = time.perf_counter()
             await asyncio.gather(*(d.walk(next(uids), ids) for _ in range(args.users)))
+            await d.settle()
             elapsed = time.perf_counter() - t0
             rates[name].append(n / elapsed)
             answered = standin.answers - answers
@@ -274,7 +351,7 @@ async def throughput(drivers: dict[str, Driver], args: argparse.Namespace, ids: 
         return f"min {min(xs):.1f}, median {statistics.median(xs):.1f}"
 
     print(f"\n{backend}, {args.users} users x {len(WALK)} updates, {args.connections} connections, "
-          f"{args.repeat} rounds (updates/s):")
+          f"{args.repeat} rounds, echo intake {args.echo_intake} (updates/s):")
     for name, xs in rates.items():
         print(f"  {name:12} {fig(xs)}")
     for base, target in (("echo+commit", TARGET_COMMIT), ("echo", TARGET_BARE)):
@@ -307,12 +384,63 @@ async def latency(d: Driver, args: argparse.Namespace, ids: itertools.count[int]
           f"max {xs[-1] * 1000:.0f} ms (target p95 <= {TARGET_P95 * 1000:.0f} ms): {verdict}")
 
 
+async def profile(d: Driver, engine: AsyncEngine, args: argparse.Namespace, ids: itertools.count[int],
+                  uids: itertools.count[int]) -> None:
+    """USERS walks of the product under cProfile; SQL statements and aiosqlite thread hops per update."""
+    import cProfile
+    import pstats
+
+    from sqlalchemy import event
+
+    await asyncio.gather(*(d.walk(next(uids), ids) for _ in range(5)))  # warm-up
+    await d.settle()
+    counts = {"statements": 0, "hops": 0, "commits": 0}
+
+    def on_execute(*_: Any) -> None:
+        counts["statements"] += 1
+
+    def on_commit(*_: Any) -> None:
+        counts["commits"] += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+    event.listen(engine.sync_engine, "commit", on_commit)
+    hop_patch = None
+    if engine.dialect.name == "sqlite":
+        import aiosqlite.core
+
+        queued = aiosqlite.core.SimpleQueue.put_nowait  # every hop to a connection's thread is one put
+
+        def put_nowait(self: Any, item: Any) -> None:
+            counts["hops"] += 1
+            queued(self, item)
+
+        hop_patch = put_nowait
+        aiosqlite.core.SimpleQueue = type("CountingQueue", (aiosqlite.core.SimpleQueue,), {"put_nowait": put_nowait})
+    prof = cProfile.Profile()
+    n = args.users * len(WALK)
+    t0 = time.perf_counter()
+    prof.enable()
+    await asyncio.gather(*(d.walk(next(uids), ids) for _ in range(args.users)))
+    await d.settle()
+    prof.disable()
+    elapsed = time.perf_counter() - t0
+    print(f"{n} updates in {elapsed:.1f} s; per update: {counts['statements'] / n:.1f} statements, "
+          f"{counts['commits'] / n:.1f} commits" + (f", {counts['hops'] / n:.1f} thread hops" if hop_patch else "")
+          + " (inbox, dispatcher and every other transaction included)")
+    prof.dump_stats(args.profile)
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+    pstats.Stats(prof).sort_stats("tottime").print_stats(30)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--url", help="PostgreSQL URL (a throwaway database named after it is used); default SQLite")
     p.add_argument("--users", type=int, default=200)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--connections", type=int, default=40, help="webhook connections at once (Telegram: 40)")
+    p.add_argument("--echo-intake", choices=("inbox", "direct"), default="inbox",
+                   help="the echo bots behind the product's webhook handler and inbox (default), or a bare one")
+    p.add_argument("--profile", metavar="FILE", help="USERS walks of the product under cProfile (stats to FILE)")
     p.add_argument("--latency", action="store_true", help="latency mode: SENDERS for SECONDS, p95")
     p.add_argument("--senders", type=int, default=50)
     p.add_argument("--seconds", type=float, default=60)

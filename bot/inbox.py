@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.tasks import cancel_quietly
@@ -75,10 +75,9 @@ class Inbox:
         minute = self.clock.now().replace(second=0, microsecond=0)
         try:
             async with self.sessionmaker() as s, s.begin():
-                item = InboxItem(channel=self.channel, key_id=kid, sealed=blob, received_at=minute)
-                s.add(item)
-                await s.flush()
-                item_id = item.id
+                # One INSERT … RETURNING, without the ORM's flush: on every webhook request.
+                item_id = (await s.execute(insert(InboxItem).values(
+                    channel=self.channel, key_id=kid, sealed=blob, received_at=minute).returning(InboxItem.id))).scalar_one()
         except Exception as exc:
             log.warning("%s post not stored (%s): the platform is asked to send it again",
                         self.channel, type(exc).__name__)

@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import Sealer
@@ -35,6 +35,8 @@ class StateHandle:
         self.expires_at: datetime | None = None
         self.menu: list[str] = []
         self.menu_labels: list[str] = []  # what each numbered choice said, to show it again
+        # What the row holds, as save() would write it: an update that changed nothing writes nothing.
+        self._saved: tuple[Any, ...] | None = None
         if row is not None:
             if row.expires_at is not None and row.expires_at <= now and row.conversation:
                 self.expired_conversation = row.conversation
@@ -47,6 +49,8 @@ class StateHandle:
                 self.expires_at = row.expires_at
                 if row.sealed and row.key_id:
                     self.secret = json.loads(sealer.open(row.key_id, row.sealed))
+                self._saved = (row.conversation, row.step, json.loads(json.dumps(row.data or {})), row.token,
+                               row.expires_at, json.loads(json.dumps(self.secret)))
                 # Sealed: a menu's labels can echo what was typed (the units a search found).
                 self.menu_labels = list(self.secret.pop("_menu_labels", []))
             self.menu = list((row.data or {}).get("_menu", [])) if not self.expired_conversation else []
@@ -93,19 +97,24 @@ class StateHandle:
         secret = dict(self.secret)
         if self.menu and self.menu_labels:
             secret["_menu_labels"] = self.menu_labels
+        if self._row is not None and self._saved == (self.conversation, self.step, data, self.token,
+                                                     self.expires_at, secret):
+            return  # nothing changed: not sealed, serialised or written again
         key_id, sealed = (self._sealer.seal(json.dumps(secret, ensure_ascii=False).encode())
                           if secret else (None, None))
         values: dict[str, Any] = dict(conversation=self.conversation, step=self.step, data=data, token=self.token,
                                       expires_at=self.expires_at, updated_at=self._now, key_id=key_id, sealed=sealed)
-        row = self._row
-        if row is None:
+        if self._row is None:
             # Two messages from one chat at once both start from "no row": the later one wins
             # instead of failing on the primary key.
             stmt = insert_for(session, ConversationState).values(key=self.key, **values)
             await session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_=values))
             return
-        for name, value in values.items():
-            setattr(row, name, value)
+        # One UPDATE, without the ORM's change tracking and flush: the row is not read again here.
+        await session.execute(update(ConversationState).where(ConversationState.key == self.key).values(**values)
+                              .execution_options(synchronize_session=False))
+        self._saved = (self.conversation, self.step, json.loads(json.dumps(data)), self.token, self.expires_at,
+                       json.loads(json.dumps(secret)))
 
 
 async def purge_expired(session: AsyncSession, now: datetime) -> int:

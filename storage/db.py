@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+    AsyncAdapt_aiosqlite_dbapi,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -33,8 +40,92 @@ def private_sqlite_file(url: str) -> None:
             os.chmod(p, 0o600)
 
 
-def make_engine(url: str, **kw: object) -> AsyncEngine:
+def _run_statement(conn: Any, operation: str, parameters: Any, many: bool) -> tuple[Any, list[Any], int, int, bool]:
+    """One statement, start to end, in the connection's own thread."""
+    cur = conn._conn.cursor()
+    try:
+        if many:
+            cur.executemany(operation, parameters)
+        elif parameters is None:
+            cur.execute(operation)
+        else:
+            cur.execute(operation, parameters)
+        if cur.description and not many:
+            return cur.description, cur.fetchall(), -1, -1, cur.connection.in_transaction
+        return None, [], cur.lastrowid, cur.rowcount, cur.connection.in_transaction
+    finally:
+        cur.close()
+
+
+class _OneHopCursor(AsyncAdapt_aiosqlite_cursor):
+    __slots__ = ()
+
+    def _run(self, operation: str, parameters: Any, many: bool) -> None:
+        adapted = self._adapt_connection
+        assert isinstance(adapted, _OneHopConnection)
+        try:
+            description, rows, lastrowid, rowcount, adapted.in_transaction = self.await_(
+                self._connection._execute(_run_statement, self._connection, operation, parameters, many))
+        except Exception as error:
+            adapted.in_transaction = True  # not known: let the rollback run
+            adapted._handle_exception(error)
+        self.description, self.lastrowid, self.rowcount = description, lastrowid, rowcount
+        self._rows = deque(rows)
+
+    def execute(self, operation: Any, parameters: Any = None) -> Any:
+        self._run(operation, parameters, False)
+
+    def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
+        self._run(operation, seq_of_parameters, True)
+
+
+class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
+    """aiosqlite as SQLAlchemy adapts it, but a statement is one hop to the connection's thread
+    and back instead of four (cursor, execute, fetchall, close), and a commit or rollback with
+    no transaction open (a unit of work that only read, the pool's reset after a commit) is none.
+    Each hop wakes the event loop from another thread and hands the GIL over twice."""
+
+    __slots__ = ("in_transaction",)
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self.in_transaction = True  # not known until the first statement
+
+    def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
+        return super().cursor(server_side) if server_side else _OneHopCursor(self)
+
+    def execute(self, *args: Any, **kw: Any) -> Any:
+        self.in_transaction = True  # not known: let the rollback run
+        return super().execute(*args, **kw)
+
+    def commit(self) -> None:
+        if self.in_transaction:
+            super().commit()
+            self.in_transaction = False
+
+    def rollback(self) -> None:
+        if self.in_transaction:
+            super().rollback()
+            self.in_transaction = False
+
+
+class _OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    def __init__(self) -> None:
+        import aiosqlite
+
+        super().__init__(aiosqlite, sqlite3)
+
+    def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
+        if kw.get("async_fallback") or kw.get("async_creator_fn"):
+            return super().connect(*arg, **kw)
+        adapted = super().connect(*arg, **kw)
+        return _OneHopConnection(self, adapted._connection)
+
+
+def make_engine(url: str, **kw: Any) -> AsyncEngine:
     private_sqlite_file(url)
+    if make_url(url).drivername == "sqlite+aiosqlite" and "module" not in kw:
+        kw["module"] = _OneHopDBAPI()
     engine = create_async_engine(url, **kw)
     if engine.dialect.name == "sqlite":
 
