@@ -15,11 +15,12 @@ from sqlalchemy import select
 from bot.channels.registry import platform_notes
 from handlers.app import make_deps, make_dispatcher
 from handlers.clock import ManualClock
+from handlers.events import InboundFile
 from storage.crypto import Sealer
 from storage.db import make_engine, make_sessionmaker
 from storage.models import ConversationState
 from tests.conftest import bind_staff, make_config
-from tests.fakes import Chat
+from tests.fakes import Chat, make_file, tiny_pdf
 from tests.reporter.conftest import file_anonymous_tip
 from tests.test_bad_input import generic
 
@@ -29,6 +30,11 @@ NASTY = ["①", "②", "²", "⑨", "٣", "０", "\x00", "\ud800", "a\udc00b", "
          "/stats 9999-12", "/bind", "/bind ①②③④⑤-⑥⑦⑧⑨⑩", "/lang xx", "/deactivate", "/revoke \ud800"]
 FORGED = ["a:ack:99999999999", "a:case:1.view", "a:case:99999999999.view", "a:case:1.nonsense", "a:intake:1",
           "a:intake:²", "a:ack:", "c::", "c:deadbeef:done", "cmd:my", "cmd:nonexistent", "x", "", "a:case:①.view"]
+PDF = tiny_pdf("fuzz")
+FILES = [make_file(b"", filename=""), make_file(b"%PDF-1.4 not really"), make_file(PDF, filename="a\x00b\ud800.pdf"),
+         make_file(PDF, filename="x" * 1000 + ".pdf", content_type=""), make_file(PDF, size=10**12),
+         make_file(b"not a jpeg", filename="IMG.jpg", content_type="image/jpeg", kind="photo"),
+         InboundFile(filename="big.pdf", content_type="application/pdf", size=10**10, data=None)]
 COMMANDS = ["/start", "/help", "/report", "/check", "/cancel", "/new", "/intake", "/my", "/status", "/stats",
             "/lang", "/bindings", "/unbind"]
 
