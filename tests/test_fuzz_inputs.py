@@ -45,6 +45,7 @@ step = st.one_of(
     st.tuples(st.just("button"), st.sampled_from(FORGED)),
     st.tuples(st.just("button"), st.text(max_size=70)),
     st.tuples(st.just("text"), st.sampled_from(COMMANDS)),
+    st.tuples(st.just("file"), st.integers(0, len(FILES) - 1)),
 )
 STARTS = [(None, "/report"), (None, "/check"), (None, "/start"), ("sup1", "/new"), ("sup1", "/intake"),
           ("o02-lead", "/my"), ("o02-lead", "/new"), ("admin", "/stats"), ("o03-f1", "/my")]
@@ -69,6 +70,8 @@ async def _play(url: str, who: str | None, first: str, walk: list[tuple[str, obj
                     continue
                 replies = await c.send(None, button=buttons[int(value) % len(buttons)].data,  # type: ignore[call-overload]
                                        numbered_menus=numbered)
+            elif kind == "file":
+                replies = await c.send(None, attachment=FILES[int(value)], numbered_menus=numbered)  # type: ignore[call-overload]
             elif kind == "button":
                 replies = await c.send(None, button=str(value), numbered_menus=numbered)
             else:
