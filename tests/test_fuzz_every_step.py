@@ -18,7 +18,7 @@ from bot.channels.registry import platform_notes
 from handlers.app import make_deps, make_dispatcher, make_routers
 from handlers.clock import ManualClock
 from handlers.deps import Deps
-from handlers.events import InboundFile, Reply
+from handlers.events import Reply
 from handlers.i18n import N_
 from storage.crypto import Sealer
 from storage.db import make_engine, make_sessionmaker
@@ -38,7 +38,7 @@ from tests.conftest import bind_staff, make_config
 from tests.fakes import Chat, button_value
 from tests.reporter.conftest import file_anonymous_tip, to_files_step
 from tests.test_bad_input import generic
-from tests.test_fuzz_inputs import FILES, FORGED, NASTY
+from tests.test_fuzz_inputs import FORGED, NASTY
 
 ROUNDS = 6  # batches of walks (one per conversation entry each): a count, so coverage is the same anywhere
 GOOD = ["10", "3", "1", "2", "需要调取银行流水", "涉及多个联组，需上级统筹", "交通警察", "财政", "张某，副总队长",
@@ -289,12 +289,10 @@ async def _state(deps: Deps, c: Chat) -> tuple[str, str] | None:
     return (row[0], row[1]) if row and row[0] else None
 
 
-async def _send(c: Chat, value: str | InboundFile, is_button: bool, failures: list[str], who: str | None) -> None:
-    replies: list[Reply] = await (c.attach(value) if isinstance(value, InboundFile) else
-                                  c.send(None, button=value) if is_button else c.send(value))
+async def _send(c: Chat, value: str, is_button: bool, failures: list[str], who: str | None) -> None:
+    replies: list[Reply] = await (c.send(None, button=value) if is_button else c.send(value))
     if any(generic(r.text) for r in replies):
-        what = f"file {value.filename[:20]!r}" if isinstance(value, InboundFile) else repr(value)
-        failures.append(f"{who}: {what} after {[h.text[:40] for h in c.history[-4:-1]]}")
+        failures.append(f"{who}: {value!r} after {[h.text[:40] for h in c.history[-4:-1]]}")
 
 
 def test_every_step_of_every_conversation_takes_hostile_input_without_the_generic_error(templates) -> None:  # type: ignore[no-untyped-def]
