@@ -31,6 +31,13 @@ def numbers_in(text: str | None, count: int, low: int, high: int) -> list[int] |
     return [v for v in values if v is not None]
 
 
+def pressed_id(ctx: Context, prefix: str) -> int | None:
+    """The id on a button of ours whose value is ``prefix`` and an id ("unit:12" → 12), or None
+    for any other value: a modified client can send any data with the conversation's token."""
+    v = ctx.button_value or ""
+    return number_in(v[len(prefix):], digits=9) if v.startswith(prefix) else None
+
+
 def typed(ctx: Context) -> str | None:
     """The text typed, stripped; nothing typed (a sticker, a button from an old message): asked again."""
     text = (ctx.text or "").strip()

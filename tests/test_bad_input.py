@@ -79,3 +79,56 @@ async def test_huge_references_and_numbers_in_commands(staff_chat, deps: Deps) -
     await say(sup, "/revoke \ud800")
     async with deps.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def forged(c: Chat, value: str) -> str:
+    """What a modified client can send on a button of the open conversation: its real token, and
+    a value that no button offered (Telegram passes any callback data a client sends)."""
+    token = next(b.data.split(":")[1] for r in reversed(c.history) for b in r.flat_buttons() if b.data.startswith("c:"))
+    return f"c:{token}:{value}"
+
+
+async def state_of(deps: Deps, c: Chat) -> tuple[str | None, str | None]:
+    from handlers.identity import sender_key
+
+    async with deps.sessionmaker() as s:
+        row = (await s.execute(select(ConversationState.conversation, ConversationState.step).where(
+            ConversationState.key == sender_key(deps.config.salt, c.channel, c.external_id)))).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+@pytest.mark.parametrize("value", ["unit:x", "unit:", "unit:1,1", "unit:-1", "unit:999999999"])
+async def test_a_forged_unit_in_the_tip_wizard_offers_the_units_again(chat, deps: Deps, value: str) -> None:
+    rep = chat("forger")
+    await say(rep, "/report")
+    await say(rep, "交通警察")
+    assert await state_of(deps, rep) == ("report", "pick_unit")
+    out = await say(rep, None, button=forged(rep, value))
+    assert await state_of(deps, rep) == ("report", "pick_unit") and "own" in rep.button_values(), out
+
+
+@pytest.mark.parametrize("value", ["answer:1,1", "answer:", "answer:x", "answer:999999999"])
+async def test_a_forged_question_at_check_shows_the_report_again(chat, deps: Deps, value: str) -> None:
+    from storage.models import Tip, TipQuestion
+    from tests.reporter.conftest import file_anonymous_tip
+
+    receipt = await file_anonymous_tip(chat())
+    async with deps.sessionmaker() as s, s.begin():
+        tip = (await s.scalars(select(Tip))).one()
+        k, blob = deps.sealer.seal_text("请问具体是哪一天？")
+        s.add(TipQuestion(tip_id=tip.id, key_id=k, text_enc=blob, asked_at=deps.clock.now()))
+    c = chat("checker")
+    await say(c, f"/check {receipt}")
+    out = await say(c, None, button=forged(c, value))
+    assert "请问具体是哪一天？" in out and await state_of(deps, c) == ("check", "menu")
+
+
+@pytest.mark.parametrize("value", ["u:999999999", "u:x", "u:"])
+async def test_a_forged_unit_for_a_new_case_opens_nothing(staff_chat, deps: Deps, value: str) -> None:
+    sup = await staff_chat("sup1")
+    await say(sup, "/new")
+    await sup.press_value("inspection_handover")
+    await say(sup, None, button=forged(sup, value))
+    await say(sup, "巡视移交的问题线索")
+    async with deps.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Case)) == 0

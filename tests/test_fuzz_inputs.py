@@ -15,11 +15,12 @@ from sqlalchemy import select
 from bot.channels.registry import platform_notes
 from handlers.app import make_deps, make_dispatcher
 from handlers.clock import ManualClock
+from handlers.events import InboundFile
 from storage.crypto import Sealer
 from storage.db import make_engine, make_sessionmaker
 from storage.models import ConversationState
 from tests.conftest import bind_staff, make_config
-from tests.fakes import Chat
+from tests.fakes import Chat, make_file, tiny_pdf
 from tests.reporter.conftest import file_anonymous_tip
 from tests.test_bad_input import generic
 
@@ -29,6 +30,11 @@ NASTY = ["①", "②", "²", "⑨", "٣", "０", "\x00", "\ud800", "a\udc00b", "
          "/stats 9999-12", "/bind", "/bind ①②③④⑤-⑥⑦⑧⑨⑩", "/lang xx", "/deactivate", "/revoke \ud800"]
 FORGED = ["a:ack:99999999999", "a:case:1.view", "a:case:99999999999.view", "a:case:1.nonsense", "a:intake:1",
           "a:intake:²", "a:ack:", "c::", "c:deadbeef:done", "cmd:my", "cmd:nonexistent", "x", "", "a:case:①.view"]
+PDF = tiny_pdf("fuzz")
+FILES = [make_file(b"", filename=""), make_file(b"%PDF-1.4 not really"), make_file(PDF, filename="a\x00b\ud800.pdf"),
+         make_file(PDF, filename="x" * 1000 + ".pdf", content_type=""), make_file(PDF, size=10**12),
+         make_file(b"not a jpeg", filename="IMG.jpg", content_type="image/jpeg", kind="photo"),
+         InboundFile(filename="big.pdf", content_type="application/pdf", size=10**10, data=None)]
 COMMANDS = ["/start", "/help", "/report", "/check", "/cancel", "/new", "/intake", "/my", "/status", "/stats",
             "/lang", "/bindings", "/unbind"]
 
@@ -39,6 +45,7 @@ step = st.one_of(
     st.tuples(st.just("button"), st.sampled_from(FORGED)),
     st.tuples(st.just("button"), st.text(max_size=70)),
     st.tuples(st.just("text"), st.sampled_from(COMMANDS)),
+    st.tuples(st.just("file"), st.integers(0, len(FILES) - 1)),
 )
 STARTS = [(None, "/report"), (None, "/check"), (None, "/start"), ("sup1", "/new"), ("sup1", "/intake"),
           ("o02-lead", "/my"), ("o02-lead", "/new"), ("admin", "/stats"), ("o03-f1", "/my")]
@@ -63,6 +70,8 @@ async def _play(url: str, who: str | None, first: str, walk: list[tuple[str, obj
                     continue
                 replies = await c.send(None, button=buttons[int(value) % len(buttons)].data,  # type: ignore[call-overload]
                                        numbered_menus=numbered)
+            elif kind == "file":
+                replies = await c.send(None, attachment=FILES[int(value)], numbered_menus=numbered)  # type: ignore[call-overload]
             elif kind == "button":
                 replies = await c.send(None, button=str(value), numbered_menus=numbered)
             else:

@@ -327,9 +327,9 @@ class NewCase(Conversation):
         await self.go(ctx, NC.unit)
 
     async def on_unit(self, ctx: Context) -> None:
-        v = ctx.button_value or ""
-        if v.startswith("u:") and (v[2:].isascii() and v[2:].isdigit()) and len(v) < 14:
-            ctx.state.data["unit_id"] = int(v[2:])
+        unit_id = inputs.pressed_id(ctx, "u:")
+        if unit_id is not None and await ctx.session.get(Unit, unit_id) is not None:
+            ctx.state.data["unit_id"] = unit_id
             await self.go(ctx, NC.summary)
             return
         await offer_units(ctx)

@@ -11,6 +11,7 @@ import enum
 import math
 from datetime import datetime, timedelta
 
+from handlers import inputs
 from handlers.context import Context
 from handlers.i18n import N_
 from handlers.reporter import receipts
@@ -151,7 +152,8 @@ class CheckConversation(Conversation):
             return
         v = ctx.button_value or ""
         if v.startswith("answer:"):
-            q = await ctx.session.get(TipQuestion, int(v[7:]))
+            qid = inputs.pressed_id(ctx, "answer:")
+            q = await ctx.session.get(TipQuestion, qid) if qid is not None else None
             if q is None or q.tip_id != tip.id or q.answered_at is not None:
                 ctx.reply(ctx._("That question has already been answered."))
                 await self.show(ctx, tip)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 
+from handlers import inputs
 from handlers.context import Context
 from handlers.dispatcher import draft_ttl
 from handlers.events import Button
@@ -197,7 +198,8 @@ class ReportConversation(Conversation):
     async def on_pick_unit(self, ctx: Context) -> None:
         value = ctx.button_value or ""
         if value.startswith("unit:"):
-            unit = await ctx.session.get(Unit, int(value[5:]))
+            unit_id = inputs.pressed_id(ctx, "unit:")
+            unit = await ctx.session.get(Unit, unit_id) if unit_id is not None else None
             if unit is None:
                 await self.ask(ctx, S.pick_unit)
                 return
