@@ -650,7 +650,8 @@ class DeliveryWorker:
                     continue
                 self._progress.clear()
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(self._progress.wait(), self.poll_seconds)
+                    async with asyncio.timeout(self.poll_seconds):  # unlike 3.11's wait_for, never eats a cancel
+                        await self._progress.wait()
                 await asyncio.sleep(CLAIM_SPACING)
             except asyncio.CancelledError:
                 raise

@@ -27,6 +27,7 @@ from aiogram.methods.base import Response
 from bot.channels.base import PerChat
 from bot.inbox import Inbox
 from bot.logs import quiet_libraries
+from bot.tasks import cancel_quietly
 from bot.telegram import CHANNEL, commands
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.limits import POLL_TIMEOUT_SECONDS, PUBLIC_DOWNLOAD_BYTES
@@ -125,9 +126,7 @@ class TelegramService:
         if self._task is not None:
             with contextlib.suppress(RuntimeError):
                 await self.dp.stop_polling()
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await cancel_quietly(self._task)
             self._task = None
         # Updates already taken finish, with their replies, before the session closes.
         with contextlib.suppress(TimeoutError):
