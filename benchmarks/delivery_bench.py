@@ -51,6 +51,8 @@ class StandIn:
         self.all: deque[float] = deque()
         self.per: dict[str, deque[float]] = defaultdict(deque)
         self.first = self.last = 0.0
+        self.times: list[float] = []
+        self.who: list[str] = []
 
     async def send(self, request: web.Request) -> web.Response:
         data = await request.json()
@@ -66,6 +68,8 @@ class StandIn:
         self.per[data["chat"]].append(now)
         self.first = self.first or now
         self.last = now
+        self.times.append(now)
+        self.who.append(request.headers.get("X-Instance", ""))
         self.ok += 1
         self.received[data["text"]] += 1
         return web.json_response({"ok": True})
@@ -78,7 +82,8 @@ class HttpChannel:
         self.url, self.session = url, session
 
     async def send(self, address: str, reply: Reply) -> None:
-        async with self.session.post(self.url, json={"chat": address, "text": reply.text}) as r:
+        async with self.session.post(self.url, json={"chat": address, "text": reply.text},
+                                     headers={"X-Instance": str(os.getpid())}) as r:
             if r.status == 429:
                 raise DeliveryError("429", retry_after=(await r.json())["parameters"]["retry_after"])
             r.raise_for_status()
@@ -143,7 +148,7 @@ async def worker_process(url: str, port: int) -> None:
         watch.cancel()
         await worker.stop()
         shared = [p.shared for p in worker._pacers.values() if p.shared is not None]
-        print(f"sent {worker.sent} (window slots taken {sum(s.taken for s in shared)}, "
+        print(f"sent {worker.sent}, released {worker.released} (window slots taken {sum(s.taken for s in shared)}, "
               f"in {sum(s.looks for s in shared)} looks)", flush=True)
     await engine.dispose()
 
@@ -167,7 +172,7 @@ async def phase(messages: int, chats: int, instances: int, url: str | None) -> t
         if instances == 0:  # in this process, as `lianzu run` runs it
             await fill(sm, messages, chats)
             worker = make_worker(sm, http, port, url)
-            t = time.perf_counter()
+            t, t0 = time.perf_counter(), time.monotonic()
             await worker.start()
         else:
             env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -179,7 +184,7 @@ async def phase(messages: int, chats: int, instances: int, url: str | None) -> t
                 assert p.stdout is not None
                 assert (await p.stdout.readline()).strip() == b"ready"
             await fill(sm, messages, chats)
-            t = time.perf_counter()
+            t, t0 = time.perf_counter(), time.monotonic()
         last, stalled = standin.ok, time.perf_counter()
         while standin.ok < messages:
             await asyncio.sleep(0.01)
@@ -215,6 +220,20 @@ async def phase(messages: int, chats: int, instances: int, url: str | None) -> t
           f"{fraction:.3f} of the limit (first to last arrival {steady:.3f}); throttled {standin.throttled} "
           f"{dict(standin.kinds)}, duplicates {duplicates}, missing {missing}, rows not marked sent {unsent}"
           + (f"; instances: {', '.join(notes)}" if notes else ""))
+    if standin.times:  # arrivals per second since the fill: where the time went
+        per = Counter(int(x - t0) for x in standin.times)
+        print("  arrivals per second: " + " ".join(str(per[k]) for k in range(max(per) + 1)))
+        if instances:
+            for w in sorted(set(standin.who)):
+                pw = Counter(int(x - t0) for x, y in zip(standin.times, standin.who, strict=True) if y == w)
+                print(f"    {w:>8}: " + " ".join(str(pw[k]) for k in range(max(per) + 1)))
+        # How long each slot of the window took to come round: a full window's span apart
+        # (the limit's period) is the best a strict window allows; the rest is slack.
+        ts = standin.times
+        gaps = sorted(ts[i] - ts[i - OVERALL] for i in range(OVERALL, len(ts)))
+        if gaps:
+            q = [gaps[int(f * (len(gaps) - 1))] for f in (0.0, 0.5, 0.9, 0.99)]
+            print("  arrival n to n+%d: min %.3f, median %.3f, p90 %.3f, p99 %.3f s" % (OVERALL, *q))
     return fraction, standin.throttled, duplicates, missing
 
 

@@ -348,6 +348,7 @@ class DeliveryWorker:
         self._progress = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.sent = 0
+        self.released = 0  # claimed rows handed back unsent (counted for benchmarks)
 
     # -- limits --------------------------------------------------------------------------
 
@@ -474,6 +475,7 @@ class DeliveryWorker:
     async def _release(self, c: _Claimed, token: int | None = None) -> None:
         """Hand back a row whose lease ran out before its turn, its attempt not counted (nor its
         window slot: nothing was sent)."""
+        self.released += 1
         async with self.sm() as s, s.begin():
             if token is not None:
                 await s.execute(delete(SENDS).where(SENDS.c.id == token))
