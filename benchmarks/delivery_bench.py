@@ -233,7 +233,7 @@ async def phase(messages: int, chats: int, instances: int, url: str | None) -> t
         gaps = sorted(ts[i] - ts[i - OVERALL] for i in range(OVERALL, len(ts)))
         if gaps:
             q = [gaps[int(f * (len(gaps) - 1))] for f in (0.0, 0.5, 0.9, 0.99)]
-            print("  arrival n to n+%d: min %.3f, median %.3f, p90 %.3f, p99 %.3f s" % (OVERALL, *q))
+            print(f"  arrival n to n+{OVERALL}: min {q[0]:.3f}, median {q[1]:.3f}, p90 {q[2]:.3f}, p99 {q[3]:.3f} s")
     return fraction, standin.throttled, duplicates, missing
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import secrets
 from collections import deque
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -61,6 +62,9 @@ MARGIN_PER_CHAT = 0.02  # costs nothing overall while several chats are waiting
 # worker may have taken it over.
 LEASE_GUARD = 0.2
 CLAIM_SPACING = 0.1  # seconds between claims of the continuous loop
+# An instance with nothing to send claims again after poll_seconds, then less and less often
+# (up to this), so that idle instances do not keep the claim lock and the database busy.
+IDLE_BACKOFF = 0.2  # seconds
 # Shared pacing (PostgreSQL): the overall window's sends are rows of delivery_sends, in the
 # database's clock. A send counts from before it starts until a full period (plus this margin)
 # after its answer was recorded, or, never answered (its instance was killed), until it is stale.
@@ -68,6 +72,11 @@ SHARED_MARGIN = 0.01  # seconds
 SEND_STALE = CLAIM_LEASE  # a send is never in flight longer than a lease: the row would be taken over
 WINDOW_POLL = 0.005  # seconds between looks at a full window whose every send is still in flight
 SHARED_CHAT_MARGIN = 0.02  # seconds after the recorded answer to a chat's last send, whoever sent it
+# Each instance says it delivers on a channel (a delivery_pace row "live:channel:token" with an
+# expiry) at every claim; the channel's rate is shared by the live ones, and each claims only its
+# share of what can go out within half a lease. An instance that claimed as if alone would hold
+# rows (and their chats) it cannot send before its lease runs out, and hand them back.
+ALIVE_FOR = 2 * CLAIM_LEASE
 
 SENDS = cast(Table, DeliverySend.__table__)
 
@@ -81,6 +90,13 @@ LOCK = text(
     "INSERT INTO delivery_pace (name, next_at) VALUES (:name, clock_timestamp()) "
     "ON CONFLICT (name) DO UPDATE SET next_at = excluded.next_at RETURNING clock_timestamp() AS now")
 CHATS_DUE = text("SELECT name, next_at, clock_timestamp() AS now FROM delivery_pace WHERE name = ANY(:names)")
+ALIVE = text(
+    "INSERT INTO delivery_pace (name, next_at) VALUES (:name, clock_timestamp() + :alive) "
+    "ON CONFLICT (name) DO UPDATE SET next_at = excluded.next_at"
+).bindparams(bindparam("alive", type_=Interval()))
+LIVE = text(
+    "SELECT count(*) FROM delivery_pace WHERE name LIKE :prefix AND next_at > clock_timestamp()")
+FORGET = text("DELETE FROM delivery_pace WHERE name LIKE :prefix AND next_at <= clock_timestamp()")
 
 
 def backoff(attempts: int) -> timedelta:
@@ -323,6 +339,10 @@ class _Claimed:
     attempts: int  # the claim's token: a takeover by another worker increments it
     until: datetime
     not_before: float = 0.0  # loop time: another instance's last send to the chat (shared pacing)
+    # Read with the claim (one statement for the whole claim, not two per send): what to send, where.
+    payload: dict[str, object] | None = None
+    address: str | None = None
+    sealed_address: tuple[str, bytes] | None = None  # (key id, sealed) of a row with no chat identity
     done: asyncio.Future[int] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -348,6 +368,9 @@ class DeliveryWorker:
         self._progress = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.sent = 0
+        self.token = secrets.token_hex(8)  # this instance, in its "live:" rows
+        self._peers: dict[str, int] = {}  # channel → live instances delivering on it (self included)
+        self._claims = 0
         self.released = 0  # claimed rows handed back unsent (counted for benchmarks)
 
     # -- limits --------------------------------------------------------------------------
@@ -368,10 +391,21 @@ class DeliveryWorker:
         return timedelta(seconds=lim.per_chat_period / lim.per_chat + SHARED_CHAT_MARGIN)
 
     def _soon(self, channel: str) -> tuple[int, int]:
-        """How many rows can go out within half a lease: overall, and per chat."""
+        """How many rows this instance can send within half a lease: overall (its share of the
+        channel's rate), and per chat."""
         lim, half = self.limits.get(channel, UNLIMITED), self.claim_lease.total_seconds() / 2
-        return (max(1, math.floor(lim.overall / lim.overall_period * half)),
+        peers = self._peers.get(channel, 1)
+        return (max(1, math.floor(lim.overall / lim.overall_period * half / peers)),
                 max(1, math.floor(lim.per_chat / lim.per_chat_period * half)))
+
+    async def _alive(self, s: AsyncSession, channel: str) -> None:
+        """Say this instance delivers on ``channel`` and count the instances that do."""
+        prefix = f"live:{channel}:"
+        await s.execute(ALIVE, {"name": prefix + self.token, "alive": ALIVE_FOR})
+        self._claims += 1
+        if self._claims % 100 == 1:  # instances that stopped long ago
+            await s.execute(FORGET, {"prefix": prefix + "%"})
+        self._peers[channel] = max(1, int((await s.execute(LIVE, {"prefix": prefix + "%"})).scalar_one()))
 
     # -- claiming ------------------------------------------------------------------------
 
@@ -390,8 +424,16 @@ class DeliveryWorker:
             if self.shared is None:
                 self.shared = pg  # several instances can share PostgreSQL, never a SQLite file
             for name in self.channels:
+                if room.get(name, 0) <= 0:
+                    continue
+                if self._shares(name):
+                    # Claims of a channel are serialised: a claim made meanwhile by another
+                    # instance but not yet committed would be invisible to this one's check below,
+                    # and both would take rows of one chat (SKIP LOCKED only skips the rows).
+                    await s.execute(LOCK, {"name": f"claim:{name}"})
+                    await self._alive(s, name)
                 overall, per_chat = self._soon(name)
-                n = min(room.get(name, 0), overall, BATCH)
+                n = min(room.get(name, 0), overall - self._outstanding.get(name, 0), BATCH)
                 if n <= 0:
                     continue
                 # Each chat's due or in-flight rows, in order: only its first few are claimed, so a
@@ -402,10 +444,6 @@ class DeliveryWorker:
                 pick = (select(Outbox.id).where(Outbox.id.in_(select(ranked.c.id).where(ranked.c.rn <= per_chat)),
                                                 Outbox.channel == name, due).order_by(Outbox.id).limit(n))
                 if self._shares(name):
-                    # Claims of a channel are serialised: a claim made meanwhile by another
-                    # instance but not yet committed would be invisible to this one's check below,
-                    # and both would take rows of one chat (SKIP LOCKED only skips the rows).
-                    await s.execute(LOCK, {"name": f"claim:{name}"})
                     # A chat is served by one worker at a time: none of its rows is live elsewhere.
                     other = aliased(Outbox)
                     alone = ~exists().where(other.identity_id == Outbox.identity_id,
@@ -423,10 +461,14 @@ class DeliveryWorker:
                 picked = pick.cte("picked").prefix_with("MATERIALIZED")
                 stmt = (update(Outbox).where(Outbox.id.in_(select(picked.c.id)), due)
                         .values(status=OutboxStatus.sending.value, locked_until=until, attempts=Outbox.attempts + 1)
-                        .returning(Outbox.id, Outbox.identity_id, Outbox.attempts)
+                        .returning(Outbox.id, Outbox.identity_id, Outbox.attempts, Outbox.payload,
+                                   Outbox.address_enc, Outbox.key_id)
                         .execution_options(synchronize_session=False))
-                got = [_Claimed(oid, name, ident if ident is not None else -oid, attempts, until)
-                       for oid, ident, attempts in sorted((await s.execute(stmt)).all())]
+                rows = sorted((await s.execute(stmt)).all(), key=lambda r: r[0])
+                got = [_Claimed(oid, name, ident if ident is not None else -oid, attempts, until, payload=payload,
+                                sealed_address=(kid, enc) if ident is None and enc is not None and kid else None)
+                       for oid, ident, attempts, payload, enc, kid in rows]
+                await self._addresses(s, got)
                 if got and self._shares(name):
                     # A chat this worker kept serving is paced by its own window alone.
                     await self._chats_not_before(s, name, [c for c in got if c.chat not in mine])
@@ -535,33 +577,33 @@ class DeliveryWorker:
                     not any(k >= self._soon(ch)[1] for (ch, _), k in per_chat.items()):
                 return total
 
-    async def _address(self, s: AsyncSession, row: Outbox) -> str | None:
-        if row.identity_id is not None:
-            ident = await s.get(ChatIdentity, row.identity_id)
-            if ident is None or ident.blocked_at is not None:
-                return None
-            return ident.external_id
-        if row.address_enc is not None and row.key_id:
-            return self.sealer.open_text(row.key_id, row.address_enc)
-        return None
+    async def _addresses(self, s: AsyncSession, claimed: list[_Claimed]) -> None:
+        """The chat addresses of claimed rows sent to a chat identity (none if it blocked the bot)."""
+        idents = sorted({c.chat for c in claimed if isinstance(c.chat, int) and c.chat > 0})
+        if not idents:
+            return
+        found = {i: ext for i, ext, blocked in (await s.execute(
+            select(ChatIdentity.id, ChatIdentity.external_id, ChatIdentity.blocked_at)
+            .where(ChatIdentity.id.in_(idents)))).all() if blocked is None}
+        for c in claimed:
+            if isinstance(c.chat, int) and c.chat > 0:
+                c.address = found.get(c.chat)
 
     async def _deliver(self, c: _Claimed) -> int:
-        oid = c.oid
-        async with self.sm() as s:
-            row = await s.get(Outbox, oid)
-            if row is None or row.status != OutboxStatus.sending.value or row.attempts != c.attempts:
-                return 0  # no longer ours
-            address = await self._address(s, row)
-            channel = self.channels.get(row.channel)
-            reply = Reply.model_validate(row.payload)
+        # Still ours without looking: another worker takes a row over only once its lease has run
+        # out, and it is sent only while a safe part of the lease remains (checked below).
+        oid, address, channel = c.oid, c.address, self.channels.get(c.channel)
+        if c.sealed_address is not None:
+            address = self.sealer.open_text(*c.sealed_address)
         if address is None or channel is None:
-            await self._finish(oid, OutboxStatus.dead, "no address")
+            await self._finish(c, OutboxStatus.dead, "no address")
             return 0
+        reply = Reply.model_validate(c.payload)
         # A slot of the shared window that would open only after the lease is safe is left for
         # the next send (or instance): taking it and handing the row back would waste it.
         latest = asyncio.get_running_loop().time() + \
             (c.until - self.claim_lease * LEASE_GUARD - self.clock.now()).total_seconds()
-        permit = await self._pacer(row.channel).acquire(address, c.not_before, latest)
+        permit = await self._pacer(c.channel).acquire(address, c.not_before, latest)
         if permit is None:
             await self._release(c)
             return 0
@@ -583,22 +625,23 @@ class DeliveryWorker:
             return 0
         finally:
             permit.answered()
-        await self._finish(oid, OutboxStatus.sent, None, token, permit.answered_db())
+        await self._finish(c, OutboxStatus.sent, None, token, permit.answered_db())
         self.sent += 1
         return 1
 
-    async def _finish(self, oid: int, status: OutboxStatus, error: str | None, token: int | None = None,
+    async def _finish(self, c: _Claimed, status: OutboxStatus, error: str | None, token: int | None = None,
                       at: datetime | None = None) -> None:
         now = self.clock.now()
+        values: dict[str, object] = {"status": status.value, "last_error": error, "locked_until": None}
+        if status is OutboxStatus.sent:
+            values["sent_at"] = now
         async with self.sm() as s, s.begin():
             await self._answered(s, token)
-            row = await s.get(Outbox, oid)
-            if row is None:
-                return
-            row.status, row.last_error, row.locked_until = status.value, error, None
-            if status is OutboxStatus.sent:
-                row.sent_at = now
-                await self._chat_sent(s, row, at)
+            await s.execute(update(Outbox).where(Outbox.id == c.oid).values(**values)
+                            .execution_options(synchronize_session=False))
+            if status is OutboxStatus.sent and isinstance(c.chat, int) and c.chat > 0 and self._shares(c.channel):
+                await s.execute(CHAT_SENT, {"name": f"{c.channel}:{c.chat}", "gap": self._chat_gap(c.channel),
+                                            "at": at})
 
     async def _failed(self, oid: int, error: str, *, retry_after: float | None = None, permanent: bool = False,
                       token: int | None = None, at: datetime | None = None) -> None:
@@ -642,14 +685,22 @@ class DeliveryWorker:
     async def run(self) -> None:
         """Claim continuously while earlier claims are still being sent, keeping about half a
         lease's worth of sends in hand per channel."""
+        idle = 0.0
         while True:
             try:
-                room = {name: self._soon(name)[0] - self._outstanding.get(name, 0) for name in self.channels}
+                room = {}
+                for name in self.channels:
+                    # Claimed again once half of what is in hand has gone out: one claim per
+                    # few seconds' sends, not one per send.
+                    soon, out = self._soon(name)[0], self._outstanding.get(name, 0)
+                    room[name] = soon - out if out <= soon // 2 else 0
                 claimed = await self._claim(self.clock.now(), room) if any(v > 0 for v in room.values()) else []
                 self._enqueue(claimed)
                 if not claimed and not any(self._outstanding.values()):
-                    await asyncio.sleep(self.poll_seconds)
+                    idle = min(2 * idle, max(self.poll_seconds, IDLE_BACKOFF)) if idle else self.poll_seconds
+                    await asyncio.sleep(idle)
                     continue
+                idle = 0.0
                 self._progress.clear()
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._progress.wait(), self.poll_seconds)
