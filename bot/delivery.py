@@ -505,14 +505,17 @@ class DeliveryWorker:
             await s.execute(CHAT_SENT, {"name": f"{row.channel}:{row.identity_id}", "gap": self._chat_gap(row.channel),
                                         "at": at})
 
-    async def _answered(self, s: AsyncSession, token: int | None) -> None:
-        """The platform has answered the send of this shared-window slot: it counts a full period
-        from now (the database's clock), for every instance. First in its transaction: each
-        moment it waits here keeps the slot longer."""
+    async def _answered(self, s: AsyncSession, token: int | None, at: datetime | None = None) -> None:
+        """The platform has answered the send of this shared-window slot at ``at`` (the
+        database's clock, never early; None: now): it counts a full period from then, for every
+        instance. The answer's own time, not this transaction's: the transaction may wait for a
+        connection, and each moment added here would keep the slot from the next send."""
         if token is not None:
             sends = SENDS
+            when = func.clock_timestamp() if at is None else func.least(bindparam("at", at, type_=UTCDateTime()),
+                                                                        func.clock_timestamp())
             await s.execute(update(sends).where(sends.c.id == token)
-                            .values(answered_at=func.least(sends.c.answered_at, func.clock_timestamp())))
+                            .values(answered_at=func.least(sends.c.answered_at, when)))
 
     async def _release(self, c: _Claimed, token: int | None = None) -> None:
         """Hand back a row whose lease ran out before its turn, its attempt not counted (nor its
@@ -636,7 +639,7 @@ class DeliveryWorker:
         if status is OutboxStatus.sent:
             values["sent_at"] = now
         async with self.sm() as s, s.begin():
-            await self._answered(s, token)
+            await self._answered(s, token, at)
             await s.execute(update(Outbox).where(Outbox.id == c.oid).values(**values)
                             .execution_options(synchronize_session=False))
             if status is OutboxStatus.sent and isinstance(c.chat, int) and c.chat > 0 and self._shares(c.channel):
@@ -647,7 +650,7 @@ class DeliveryWorker:
                       token: int | None = None, at: datetime | None = None) -> None:
         now = self.clock.now()
         async with self.sm() as s, s.begin():
-            await self._answered(s, token)
+            await self._answered(s, token, at)
             row = await s.get(Outbox, oid)
             if row is None:
                 return
