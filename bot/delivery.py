@@ -19,7 +19,10 @@ instances (``delivery_sends``: each send counts from before it starts until a fu
 its answer), from which an instance takes as many slots as have room, under a lock on the
 channel's ``delivery_pace`` row; a channel's claims are serialised by another such lock, a chat is
 claimed only while no other worker holds a live row of it, and after each send the chat's row says
-when the next send to it may start, for whichever worker serves it next.
+when the next send to it may start, for whichever worker serves it next. Each instance claims only
+its share of the channel's rate (the live instances are counted at each claim), and claims again
+once half of what it holds has gone out: claimed as if alone, it would hold rows and chats it could
+not send before its lease runs out, hand them back, and keep the others from them meanwhile.
 """
 
 from __future__ import annotations
@@ -148,6 +151,10 @@ class SharedWindow:
         self._offsets: deque[float] = deque(maxlen=50)
         self._uppers: deque[float] = deque(maxlen=50)
         self.taken = self.looks = 0  # counted for benchmarks
+        # Slots taken at one look at most: the window divided among the instances delivering on
+        # the channel. One that took every slot in sight would starve the others, who then hold
+        # claimed rows past their leases and hand them back.
+        self.share = self.count
         # A connection of its own: slots are taken at the pace of the sends, never queued behind
         # the worker's other transactions for one of the pool's.
         bind = sm.kw.get("bind")
@@ -175,7 +182,7 @@ class SharedWindow:
         None if it would open only after ``deadline`` (loop time): the slot stays for the next."""
         loop = asyncio.get_running_loop()
         while not self.tokens:
-            got, wait = await self._take(wanted)
+            got, wait = await self._take(min(wanted, self.share))
             self.tokens.extend(got)
             if not got:
                 if loop.time() + wait > deadline:
@@ -188,16 +195,36 @@ class SharedWindow:
             await asyncio.sleep(d)
         return token
 
+    async def connect(self) -> AsyncConnection:
+        """The window's own connection, opened (and the two clocks compared a few times) before
+        the first slot is wanted: the first slots would otherwise wait for both."""
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        conn = await self.engine.connect()
+        try:
+            loop = asyncio.get_running_loop()
+            async with conn.begin():
+                for _ in range(3):
+                    before = loop.time()
+                    stamp = (await conn.execute(text("SELECT clock_timestamp()"))).scalar_one().timestamp()
+                    self._offsets.append(before - stamp)
+                    self._uppers.append(loop.time() - stamp)
+        except BaseException:
+            with suppress(Exception):
+                await conn.close()
+            raise
+        self._conn = conn
+        return conn
+
     async def _take(self, wanted: int) -> tuple[list[tuple[int, float]], float]:
         """Up to ``wanted`` slots now, or none and how long until one may be free."""
         self.looks += 1
         loop = asyncio.get_running_loop()
-        if self._conn is None or self._conn.closed:
-            self._conn = await self.engine.connect()
+        conn = await self.connect()
         try:
-            return await self._take_on(self._conn, wanted, loop)
+            return await self._take_on(conn, wanted, loop)
         except BaseException:
-            conn, self._conn = self._conn, None
+            self._conn = None
             with suppress(Exception):
                 await conn.close()
             raise
@@ -405,7 +432,9 @@ class DeliveryWorker:
         self._claims += 1
         if self._claims % 100 == 1:  # instances that stopped long ago
             await s.execute(FORGET, {"prefix": prefix + "%"})
-        self._peers[channel] = max(1, int((await s.execute(LIVE, {"prefix": prefix + "%"})).scalar_one()))
+        peers = self._peers[channel] = max(1, int((await s.execute(LIVE, {"prefix": prefix + "%"})).scalar_one()))
+        if (shared := self._pacer(channel).shared) is not None:
+            shared.share = max(1, math.ceil(shared.count / peers))
 
     # -- claiming ------------------------------------------------------------------------
 
@@ -699,6 +728,9 @@ class DeliveryWorker:
                     room[name] = soon - out if out <= soon // 2 else 0
                 claimed = await self._claim(self.clock.now(), room) if any(v > 0 for v in room.values()) else []
                 self._enqueue(claimed)
+                for pacer in self._pacers.values():
+                    if pacer.shared is not None and pacer.shared._conn is None:
+                        await pacer.shared.connect()
                 if not claimed and not any(self._outstanding.values()):
                     idle = min(2 * idle, max(self.poll_seconds, IDLE_BACKOFF)) if idle else self.poll_seconds
                     await asyncio.sleep(idle)
