@@ -161,6 +161,7 @@ class SharedWindow:
         assert isinstance(bind, AsyncEngine), "a shared window needs the sessionmaker's engine"
         self.engine = bind
         self._conn: AsyncConnection | None = None
+        self._connecting = asyncio.Lock()
 
     def to_db(self, t: float) -> datetime | None:
         """The latest database time that loop time ``t`` may be (None before the first look)."""
@@ -198,6 +199,10 @@ class SharedWindow:
     async def connect(self) -> AsyncConnection:
         """The window's own connection, opened (and the two clocks compared a few times) before
         the first slot is wanted: the first slots would otherwise wait for both."""
+        async with self._connecting:  # the service loop and a send may both want it first
+            return await self._connect()
+
+    async def _connect(self) -> AsyncConnection:
         if self._conn is not None and not self._conn.closed:
             return self._conn
         conn = await self.engine.connect()
