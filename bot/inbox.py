@@ -151,6 +151,8 @@ class Inbox:
         if self._failed:
             mine = (InboxItem.claimed_by == self.token) & InboxItem.id.in_(sorted(self._failed))
             cond = or_(cond, mine)
+        if self._held:  # never twice here, whatever the clock says of their leases
+            cond = cond & InboxItem.id.not_in(sorted(self._held))
         return cond
 
     async def _take(self) -> list[tuple[int, str, bytes]]:

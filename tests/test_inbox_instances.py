@@ -141,3 +141,16 @@ async def test_rows_taken_by_a_sweep_and_not_started_are_given_back_when_it_stop
     c = instances()
     assert await c.inbox.replay() == 2
     assert c.worked == ["two", "three"]
+
+
+async def test_a_row_being_worked_is_not_taken_again_by_its_own_sweep_when_the_clock_jumps(
+        instances: Callable[..., Instance], clock: ManualClock) -> None:
+    a = instances()
+    a.gate = asyncio.Event()
+    await a.inbox.accept({"m": "once"})
+    await asyncio.sleep(0)
+    clock.advance(days=1)  # its lease has run out by the clock, but the work is going on here
+    assert await asyncio.wait_for(a.inbox.replay(), 10) == 0
+    a.gate.set()
+    await a.inbox.drain()
+    assert a.worked == ["once"]
