@@ -19,7 +19,10 @@ instances (``delivery_sends``: each send counts from before it starts until a fu
 its answer), from which an instance takes as many slots as have room, under a lock on the
 channel's ``delivery_pace`` row; a channel's claims are serialised by another such lock, a chat is
 claimed only while no other worker holds a live row of it, and after each send the chat's row says
-when the next send to it may start, for whichever worker serves it next.
+when the next send to it may start, for whichever worker serves it next. Each instance claims only
+its share of the channel's rate (the live instances are counted at each claim), and claims again
+once half of what it holds has gone out: claimed as if alone, it would hold rows and chats it could
+not send before its lease runs out, hand them back, and keep the others from them meanwhile.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import secrets
 from collections import deque
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -61,6 +65,9 @@ MARGIN_PER_CHAT = 0.02  # costs nothing overall while several chats are waiting
 # worker may have taken it over.
 LEASE_GUARD = 0.2
 CLAIM_SPACING = 0.1  # seconds between claims of the continuous loop
+# An instance with nothing to send claims again after poll_seconds, then less and less often
+# (up to this), so that idle instances do not keep the claim lock and the database busy.
+IDLE_BACKOFF = 0.2  # seconds
 # Shared pacing (PostgreSQL): the overall window's sends are rows of delivery_sends, in the
 # database's clock. A send counts from before it starts until a full period (plus this margin)
 # after its answer was recorded, or, never answered (its instance was killed), until it is stale.
@@ -68,6 +75,11 @@ SHARED_MARGIN = 0.01  # seconds
 SEND_STALE = CLAIM_LEASE  # a send is never in flight longer than a lease: the row would be taken over
 WINDOW_POLL = 0.005  # seconds between looks at a full window whose every send is still in flight
 SHARED_CHAT_MARGIN = 0.02  # seconds after the recorded answer to a chat's last send, whoever sent it
+# Each instance says it delivers on a channel (a delivery_pace row "live:channel:token" with an
+# expiry) at every claim; the channel's rate is shared by the live ones, and each claims only its
+# share of what can go out within half a lease. An instance that claimed as if alone would hold
+# rows (and their chats) it cannot send before its lease runs out, and hand them back.
+ALIVE_FOR = 2 * CLAIM_LEASE
 
 SENDS = cast(Table, DeliverySend.__table__)
 
@@ -81,6 +93,13 @@ LOCK = text(
     "INSERT INTO delivery_pace (name, next_at) VALUES (:name, clock_timestamp()) "
     "ON CONFLICT (name) DO UPDATE SET next_at = excluded.next_at RETURNING clock_timestamp() AS now")
 CHATS_DUE = text("SELECT name, next_at, clock_timestamp() AS now FROM delivery_pace WHERE name = ANY(:names)")
+ALIVE = text(
+    "INSERT INTO delivery_pace (name, next_at) VALUES (:name, clock_timestamp() + :alive) "
+    "ON CONFLICT (name) DO UPDATE SET next_at = excluded.next_at"
+).bindparams(bindparam("alive", type_=Interval()))
+LIVE = text(
+    "SELECT count(*) FROM delivery_pace WHERE name LIKE :prefix AND next_at > clock_timestamp()")
+FORGET = text("DELETE FROM delivery_pace WHERE name LIKE :prefix AND next_at <= clock_timestamp()")
 
 
 def backoff(attempts: int) -> timedelta:
@@ -132,12 +151,17 @@ class SharedWindow:
         self._offsets: deque[float] = deque(maxlen=50)
         self._uppers: deque[float] = deque(maxlen=50)
         self.taken = self.looks = 0  # counted for benchmarks
+        # Slots taken at one look at most: the window divided among the instances delivering on
+        # the channel. One that took every slot in sight would starve the others, who then hold
+        # claimed rows past their leases and hand them back.
+        self.share = self.count
         # A connection of its own: slots are taken at the pace of the sends, never queued behind
         # the worker's other transactions for one of the pool's.
         bind = sm.kw.get("bind")
         assert isinstance(bind, AsyncEngine), "a shared window needs the sessionmaker's engine"
         self.engine = bind
         self._conn: AsyncConnection | None = None
+        self._connecting = asyncio.Lock()
 
     def to_db(self, t: float) -> datetime | None:
         """The latest database time that loop time ``t`` may be (None before the first look)."""
@@ -159,7 +183,7 @@ class SharedWindow:
         None if it would open only after ``deadline`` (loop time): the slot stays for the next."""
         loop = asyncio.get_running_loop()
         while not self.tokens:
-            got, wait = await self._take(wanted)
+            got, wait = await self._take(min(wanted, self.share))
             self.tokens.extend(got)
             if not got:
                 if loop.time() + wait > deadline:
@@ -172,16 +196,40 @@ class SharedWindow:
             await asyncio.sleep(d)
         return token
 
+    async def connect(self) -> AsyncConnection:
+        """The window's own connection, opened (and the two clocks compared a few times) before
+        the first slot is wanted: the first slots would otherwise wait for both."""
+        async with self._connecting:  # the service loop and a send may both want it first
+            return await self._connect()
+
+    async def _connect(self) -> AsyncConnection:
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        conn = await self.engine.connect()
+        try:
+            loop = asyncio.get_running_loop()
+            async with conn.begin():
+                for _ in range(3):
+                    before = loop.time()
+                    stamp = (await conn.execute(text("SELECT clock_timestamp()"))).scalar_one().timestamp()
+                    self._offsets.append(before - stamp)
+                    self._uppers.append(loop.time() - stamp)
+        except BaseException:
+            with suppress(Exception):
+                await conn.close()
+            raise
+        self._conn = conn
+        return conn
+
     async def _take(self, wanted: int) -> tuple[list[tuple[int, float]], float]:
         """Up to ``wanted`` slots now, or none and how long until one may be free."""
         self.looks += 1
         loop = asyncio.get_running_loop()
-        if self._conn is None or self._conn.closed:
-            self._conn = await self.engine.connect()
+        conn = await self.connect()
         try:
-            return await self._take_on(self._conn, wanted, loop)
+            return await self._take_on(conn, wanted, loop)
         except BaseException:
-            conn, self._conn = self._conn, None
+            self._conn = None
             with suppress(Exception):
                 await conn.close()
             raise
@@ -323,6 +371,10 @@ class _Claimed:
     attempts: int  # the claim's token: a takeover by another worker increments it
     until: datetime
     not_before: float = 0.0  # loop time: another instance's last send to the chat (shared pacing)
+    # Read with the claim (one statement for the whole claim, not two per send): what to send, where.
+    payload: dict[str, object] | None = None
+    address: str | None = None
+    sealed_address: tuple[str, bytes] | None = None  # (key id, sealed) of a row with no chat identity
     done: asyncio.Future[int] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -348,6 +400,10 @@ class DeliveryWorker:
         self._progress = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.sent = 0
+        self.token = secrets.token_hex(8)  # this instance, in its "live:" rows
+        self._peers: dict[str, int] = {}  # channel → live instances delivering on it (self included)
+        self._claims = 0
+        self.released = 0  # claimed rows handed back unsent (counted for benchmarks)
 
     # -- limits --------------------------------------------------------------------------
 
@@ -367,10 +423,23 @@ class DeliveryWorker:
         return timedelta(seconds=lim.per_chat_period / lim.per_chat + SHARED_CHAT_MARGIN)
 
     def _soon(self, channel: str) -> tuple[int, int]:
-        """How many rows can go out within half a lease: overall, and per chat."""
+        """How many rows this instance can send within half a lease: overall (its share of the
+        channel's rate), and per chat."""
         lim, half = self.limits.get(channel, UNLIMITED), self.claim_lease.total_seconds() / 2
-        return (max(1, math.floor(lim.overall / lim.overall_period * half)),
+        peers = self._peers.get(channel, 1)
+        return (max(1, math.floor(lim.overall / lim.overall_period * half / peers)),
                 max(1, math.floor(lim.per_chat / lim.per_chat_period * half)))
+
+    async def _alive(self, s: AsyncSession, channel: str) -> None:
+        """Say this instance delivers on ``channel`` and count the instances that do."""
+        prefix = f"live:{channel}:"
+        await s.execute(ALIVE, {"name": prefix + self.token, "alive": ALIVE_FOR})
+        self._claims += 1
+        if self._claims % 100 == 1:  # instances that stopped long ago
+            await s.execute(FORGET, {"prefix": prefix + "%"})
+        peers = self._peers[channel] = max(1, int((await s.execute(LIVE, {"prefix": prefix + "%"})).scalar_one()))
+        if (shared := self._pacer(channel).shared) is not None:
+            shared.share = max(1, math.ceil(shared.count / peers))
 
     # -- claiming ------------------------------------------------------------------------
 
@@ -389,8 +458,16 @@ class DeliveryWorker:
             if self.shared is None:
                 self.shared = pg  # several instances can share PostgreSQL, never a SQLite file
             for name in self.channels:
+                if room.get(name, 0) <= 0:
+                    continue
+                if self._shares(name):
+                    # Claims of a channel are serialised: a claim made meanwhile by another
+                    # instance but not yet committed would be invisible to this one's check below,
+                    # and both would take rows of one chat (SKIP LOCKED only skips the rows).
+                    await s.execute(LOCK, {"name": f"claim:{name}"})
+                    await self._alive(s, name)
                 overall, per_chat = self._soon(name)
-                n = min(room.get(name, 0), overall, BATCH)
+                n = min(room.get(name, 0), overall - self._outstanding.get(name, 0), BATCH)
                 if n <= 0:
                     continue
                 # Each chat's due or in-flight rows, in order: only its first few are claimed, so a
@@ -401,10 +478,6 @@ class DeliveryWorker:
                 pick = (select(Outbox.id).where(Outbox.id.in_(select(ranked.c.id).where(ranked.c.rn <= per_chat)),
                                                 Outbox.channel == name, due).order_by(Outbox.id).limit(n))
                 if self._shares(name):
-                    # Claims of a channel are serialised: a claim made meanwhile by another
-                    # instance but not yet committed would be invisible to this one's check below,
-                    # and both would take rows of one chat (SKIP LOCKED only skips the rows).
-                    await s.execute(LOCK, {"name": f"claim:{name}"})
                     # A chat is served by one worker at a time: none of its rows is live elsewhere.
                     other = aliased(Outbox)
                     alone = ~exists().where(other.identity_id == Outbox.identity_id,
@@ -422,10 +495,14 @@ class DeliveryWorker:
                 picked = pick.cte("picked").prefix_with("MATERIALIZED")
                 stmt = (update(Outbox).where(Outbox.id.in_(select(picked.c.id)), due)
                         .values(status=OutboxStatus.sending.value, locked_until=until, attempts=Outbox.attempts + 1)
-                        .returning(Outbox.id, Outbox.identity_id, Outbox.attempts)
+                        .returning(Outbox.id, Outbox.identity_id, Outbox.attempts, Outbox.payload,
+                                   Outbox.address_enc, Outbox.key_id)
                         .execution_options(synchronize_session=False))
-                got = [_Claimed(oid, name, ident if ident is not None else -oid, attempts, until)
-                       for oid, ident, attempts in sorted((await s.execute(stmt)).all())]
+                rows = sorted((await s.execute(stmt)).all(), key=lambda r: r[0])
+                got = [_Claimed(oid, name, ident if ident is not None else -oid, attempts, until, payload=payload,
+                                sealed_address=(kid, enc) if ident is None and enc is not None and kid else None)
+                       for oid, ident, attempts, payload, enc, kid in rows]
+                await self._addresses(s, got)
                 if got and self._shares(name):
                     # A chat this worker kept serving is paced by its own window alone.
                     await self._chats_not_before(s, name, [c for c in got if c.chat not in mine])
@@ -462,18 +539,22 @@ class DeliveryWorker:
             await s.execute(CHAT_SENT, {"name": f"{row.channel}:{row.identity_id}", "gap": self._chat_gap(row.channel),
                                         "at": at})
 
-    async def _answered(self, s: AsyncSession, token: int | None) -> None:
-        """The platform has answered the send of this shared-window slot: it counts a full period
-        from now (the database's clock), for every instance. First in its transaction: each
-        moment it waits here keeps the slot longer."""
+    async def _answered(self, s: AsyncSession, token: int | None, at: datetime | None = None) -> None:
+        """The platform has answered the send of this shared-window slot at ``at`` (the
+        database's clock, never early; None: now): it counts a full period from then, for every
+        instance. The answer's own time, not this transaction's: the transaction may wait for a
+        connection, and each moment added here would keep the slot from the next send."""
         if token is not None:
             sends = SENDS
+            when = func.clock_timestamp() if at is None else func.least(bindparam("at", at, type_=UTCDateTime()),
+                                                                        func.clock_timestamp())
             await s.execute(update(sends).where(sends.c.id == token)
-                            .values(answered_at=func.least(sends.c.answered_at, func.clock_timestamp())))
+                            .values(answered_at=func.least(sends.c.answered_at, when)))
 
     async def _release(self, c: _Claimed, token: int | None = None) -> None:
         """Hand back a row whose lease ran out before its turn, its attempt not counted (nor its
         window slot: nothing was sent)."""
+        self.released += 1
         async with self.sm() as s, s.begin():
             if token is not None:
                 await s.execute(delete(SENDS).where(SENDS.c.id == token))
@@ -533,33 +614,33 @@ class DeliveryWorker:
                     not any(k >= self._soon(ch)[1] for (ch, _), k in per_chat.items()):
                 return total
 
-    async def _address(self, s: AsyncSession, row: Outbox) -> str | None:
-        if row.identity_id is not None:
-            ident = await s.get(ChatIdentity, row.identity_id)
-            if ident is None or ident.blocked_at is not None:
-                return None
-            return ident.external_id
-        if row.address_enc is not None and row.key_id:
-            return self.sealer.open_text(row.key_id, row.address_enc)
-        return None
+    async def _addresses(self, s: AsyncSession, claimed: list[_Claimed]) -> None:
+        """The chat addresses of claimed rows sent to a chat identity (none if it blocked the bot)."""
+        idents = sorted({c.chat for c in claimed if isinstance(c.chat, int) and c.chat > 0})
+        if not idents:
+            return
+        found = {i: ext for i, ext, blocked in (await s.execute(
+            select(ChatIdentity.id, ChatIdentity.external_id, ChatIdentity.blocked_at)
+            .where(ChatIdentity.id.in_(idents)))).all() if blocked is None}
+        for c in claimed:
+            if isinstance(c.chat, int) and c.chat > 0:
+                c.address = found.get(c.chat)
 
     async def _deliver(self, c: _Claimed) -> int:
-        oid = c.oid
-        async with self.sm() as s:
-            row = await s.get(Outbox, oid)
-            if row is None or row.status != OutboxStatus.sending.value or row.attempts != c.attempts:
-                return 0  # no longer ours
-            address = await self._address(s, row)
-            channel = self.channels.get(row.channel)
-            reply = Reply.model_validate(row.payload)
+        # Still ours without looking: another worker takes a row over only once its lease has run
+        # out, and it is sent only while a safe part of the lease remains (checked below).
+        oid, address, channel = c.oid, c.address, self.channels.get(c.channel)
+        if c.sealed_address is not None:
+            address = self.sealer.open_text(*c.sealed_address)
         if address is None or channel is None:
-            await self._finish(oid, OutboxStatus.dead, "no address")
+            await self._finish(c, OutboxStatus.dead, "no address")
             return 0
+        reply = Reply.model_validate(c.payload)
         # A slot of the shared window that would open only after the lease is safe is left for
         # the next send (or instance): taking it and handing the row back would waste it.
         latest = asyncio.get_running_loop().time() + \
             (c.until - self.claim_lease * LEASE_GUARD - self.clock.now()).total_seconds()
-        permit = await self._pacer(row.channel).acquire(address, c.not_before, latest)
+        permit = await self._pacer(c.channel).acquire(address, c.not_before, latest)
         if permit is None:
             await self._release(c)
             return 0
@@ -581,28 +662,29 @@ class DeliveryWorker:
             return 0
         finally:
             permit.answered()
-        await self._finish(oid, OutboxStatus.sent, None, token, permit.answered_db())
+        await self._finish(c, OutboxStatus.sent, None, token, permit.answered_db())
         self.sent += 1
         return 1
 
-    async def _finish(self, oid: int, status: OutboxStatus, error: str | None, token: int | None = None,
+    async def _finish(self, c: _Claimed, status: OutboxStatus, error: str | None, token: int | None = None,
                       at: datetime | None = None) -> None:
         now = self.clock.now()
+        values: dict[str, object] = {"status": status.value, "last_error": error, "locked_until": None}
+        if status is OutboxStatus.sent:
+            values["sent_at"] = now
         async with self.sm() as s, s.begin():
-            await self._answered(s, token)
-            row = await s.get(Outbox, oid)
-            if row is None:
-                return
-            row.status, row.last_error, row.locked_until = status.value, error, None
-            if status is OutboxStatus.sent:
-                row.sent_at = now
-                await self._chat_sent(s, row, at)
+            await self._answered(s, token, at)
+            await s.execute(update(Outbox).where(Outbox.id == c.oid).values(**values)
+                            .execution_options(synchronize_session=False))
+            if status is OutboxStatus.sent and isinstance(c.chat, int) and c.chat > 0 and self._shares(c.channel):
+                await s.execute(CHAT_SENT, {"name": f"{c.channel}:{c.chat}", "gap": self._chat_gap(c.channel),
+                                            "at": at})
 
     async def _failed(self, oid: int, error: str, *, retry_after: float | None = None, permanent: bool = False,
                       token: int | None = None, at: datetime | None = None) -> None:
         now = self.clock.now()
         async with self.sm() as s, s.begin():
-            await self._answered(s, token)
+            await self._answered(s, token, at)
             row = await s.get(Outbox, oid)
             if row is None:
                 return
@@ -640,14 +722,25 @@ class DeliveryWorker:
     async def run(self) -> None:
         """Claim continuously while earlier claims are still being sent, keeping about half a
         lease's worth of sends in hand per channel."""
+        idle = 0.0
         while True:
             try:
-                room = {name: self._soon(name)[0] - self._outstanding.get(name, 0) for name in self.channels}
+                room = {}
+                for name in self.channels:
+                    # Claimed again once half of what is in hand has gone out: one claim per
+                    # few seconds' sends, not one per send.
+                    soon, out = self._soon(name)[0], self._outstanding.get(name, 0)
+                    room[name] = soon - out if out <= soon // 2 else 0
                 claimed = await self._claim(self.clock.now(), room) if any(v > 0 for v in room.values()) else []
                 self._enqueue(claimed)
+                for pacer in self._pacers.values():
+                    if pacer.shared is not None and pacer.shared._conn is None:
+                        await pacer.shared.connect()
                 if not claimed and not any(self._outstanding.values()):
-                    await asyncio.sleep(self.poll_seconds)
+                    idle = min(2 * idle, max(self.poll_seconds, IDLE_BACKOFF)) if idle else self.poll_seconds
+                    await asyncio.sleep(idle)
                     continue
+                idle = 0.0
                 self._progress.clear()
                 with suppress(TimeoutError):
                     async with asyncio.timeout(self.poll_seconds):  # unlike 3.11's wait_for, never eats a cancel

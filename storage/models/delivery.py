@@ -17,7 +17,8 @@ class DeliveryPace(Base):
     window), ``claim:channel`` (locked while an instance claims the channel's rows, so that a chat
     is never claimed by two instances at once) or ``channel:identity id`` (one chat: ``next_at`` is
     set after each send to the answer's time plus the chat's interval, read by the next instance
-    to serve it).
+    to serve it) or ``live:channel:token`` (an instance delivering on the channel, until ``next_at``:
+    the live ones share the channel's rate when they claim).
     """
 
     __tablename__ = "delivery_pace"

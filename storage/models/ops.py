@@ -151,3 +151,7 @@ class InboxItem(Base):
     # The minute only: enough to find stuck rows, too coarse to match a message to a tip.
     received_at: Mapped[datetime] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(default=0)
+    # Which instance works the row (a random token per process) and until when its claim holds
+    # unless renewed; NULL: nobody's, any instance's sweep takes it.
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None]

@@ -95,8 +95,8 @@ async def test_two_workers_claiming_at_once_never_take_the_same_chat(deps: Deps,
     assert chats_a.isdisjoint(chats_b), sorted(chats_a & chats_b)
 
 
-async def run_until_sent(deps: Deps, workers: list[DeliveryWorker], messages: int) -> None:
-    for w in workers:
+async def run_until_sent(deps: Deps, workers: list[DeliveryWorker], messages: int, *, started: bool = False) -> None:
+    for w in workers if not started else []:
         await w.start()
     try:
         for _ in range(600):  # bounded: 60 s
@@ -134,3 +134,21 @@ async def test_window_slots_of_a_killed_worker_come_back_within_seconds(deps: De
         s.add_all(DeliverySend(channel="memory", started_at=started) for _ in range(OVERALL))
     await run_until_sent(deps, [shared_worker(deps, ch)], 3)
     assert len(ch.arrivals) == 3
+
+
+async def test_live_workers_each_claim_their_share_and_hand_nothing_back(deps: Deps) -> None:
+    ch = StrictChannel()
+    # Three instances running before the notices exist, as after a deployment: each knows the
+    # others are there when the notices come, and claims only what it can send in time. One that
+    # claimed as if alone would hold rows (and their chats) past its lease and hand them back.
+    workers = [shared_worker(deps, ch, lease=4) for _ in range(3)]
+    for w in workers:
+        await w.start()
+    await asyncio.sleep(0.3)
+    await fill(deps, chats=15, messages=45)
+    await run_until_sent(deps, workers, 45, started=True)
+    got = Counter(text for _t, _a, text in ch.arrivals)
+    assert set(got) == {f"m{i}" for i in range(45)} and max(got.values()) == 1
+    assert not ch.throttled, dict(ch.throttled)
+    assert all(w.sent for w in workers), [w.sent for w in workers]  # all three took part
+    assert [w.released for w in workers] == [0, 0, 0]
