@@ -192,7 +192,7 @@ def _reason_columns(shape: _Shape) -> tuple[list[str], list[str], list[ColumnEle
     head: list[tuple[str, ColumnElement[Any]]] = [
         ("stationed", stationed), ("formerly_stationed", formerly), ("declared_unit", declared)]
     if shape.cross:
-        home = Staff.home_region_id.in_(select(Unit.region_id).where(Unit.id.in_(units)))
+        home: ColumnElement[bool] = Staff.home_region_id.in_(select(Unit.region_id).where(Unit.id.in_(units)))
         if shape.region:
             home = or_(home, Staff.home_region_id == bindparam("region_id", type_=Integer))
         head.append(("home_region", home))

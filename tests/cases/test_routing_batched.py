@@ -1,5 +1,8 @@
-"""The batched team proposal (a fixed number of queries) proposes exactly what the per-person
-check did, with the same exclusions and reasons, on the demo organisation and on random ones."""
+"""The batched team proposal (one statement, two when the report names people) proposes exactly
+what the per-person check does, with the same exclusions and reasons in the same order, on the
+demo organisation and on random ones: every reason of :func:`handlers.access.conflict_reasons`
+(office history, moved cases, declarations on the unit, a person or the case, refused ones that
+no longer count, a staff member named in the report) plus rotation."""
 
 from __future__ import annotations
 
@@ -14,12 +17,14 @@ from storage.models import (
     Assignment,
     AssignmentMember,
     Case,
+    CaseUnit,
     ConflictDeclaration,
     JointGroup,
     Office,
     Region,
     Role,
     Staff,
+    StaffOfficeSpell,
     StaffRole,
     Tip,
     Unit,
@@ -132,10 +137,16 @@ async def test_random_organisations_get_the_same_proposals(deps: Deps) -> None:
                 s.add(ConflictDeclaration(staff_id=p.id, unit_id=rnd.choice(units).id, kind="relative"))
             if rnd.random() < 0.2:
                 s.add(ConflictDeclaration(staff_id=p.id, person_name=rnd.choice(PEOPLE), kind="interest"))
+            if rnd.random() < 0.1:  # refused: counts nowhere
+                s.add(ConflictDeclaration(staff_id=p.id, unit_id=rnd.choice(units).id, kind="relative", status="refused"))
+            if rnd.random() < 0.15:  # moved here from another office: its units still count
+                s.add(StaffOfficeSpell(staff_id=p.id, office_id=rnd.choice(offices).id, until=NOW))
             people.append(p)
         ids = []
         for i, u in enumerate(units):
-            key_id, people_enc = uow.sealer.seal_text(rnd.choice(PEOPLE))
+            # Some reports name a staff member (nobody works a report about themselves).
+            named = rnd.choice(PEOPLE + [rnd.choice(people).name])
+            key_id, people_enc = uow.sealer.seal_text(named)
             tip = Tip(anonymous=True, receipt_hash=f"h{i}", unit_id=u.id, key_id=key_id, people_enc=people_enc,
                       body_enc=people_enc, created_at=NOW)
             s.add(tip)
@@ -146,10 +157,16 @@ async def test_random_organisations_get_the_same_proposals(deps: Deps) -> None:
             s.add(case)
             await s.flush()
             ids.append(case.id)
+            if rnd.random() < 0.3:  # moved from another unit: conflicts there still apply
+                s.add(CaseUnit(case_id=case.id, unit_id=rnd.choice(units).id, at=NOW))
+            for p in rnd.sample(people, 2):  # stepped aside on this case (one of them refused)
+                s.add(ConflictDeclaration(staff_id=p.id, case_id=case.id, kind="self",
+                                          status=rnd.choice(["confirmed", "pending", "refused"])))
             if rnd.random() < 0.5:  # open workload, some of it recent on the unit
                 s.add(Assignment(case_id=case.id, status="confirmed", created_at=NOW, confirmed_at=NOW,
                                  members=[AssignmentMember(staff_id=m.id, role="member") for m in rnd.sample(people, 3)]))
         await s.flush()
     checked, reasons = await compare(deps, ids)
     assert checked == 2 * len(ids)
-    assert reasons == {"stationed", "declared_unit", "home_region", "declared_person", "rotation"}
+    assert reasons == {"stationed", "formerly_stationed", "declared_unit", "home_region", "declared_person",
+                       "named_in_report", "declared_case", "rotation"}
