@@ -222,15 +222,19 @@ def _candidates_statement(shape: _Shape) -> Select[Any]:
     """The group's active field officers and leads in id order: id, login, name, office, lead?,
     open workload, then a column per reason."""
     role = exists().where(StaffRole.staff_id == Staff.id)
-    load = (select(func.count()).select_from(AssignmentMember)
+    # Workload of the group's people only, grouped once and joined: a count correlated to each
+    # row gets a plan on PostgreSQL that scans every open assignment once per candidate.
+    load = (select(AssignmentMember.staff_id, func.count().label("n"))
             .join(Assignment, Assignment.id == AssignmentMember.assignment_id)
             .join(Case, Case.id == Assignment.case_id)
-            .where(AssignmentMember.staff_id == Staff.id, AssignmentMember.left_at.is_(None),
+            .where(AssignmentMember.staff_id.in_(_group_people()), AssignmentMember.left_at.is_(None),
                    Assignment.status == "confirmed", Case.state.not_in(CLOSED))
-            .scalar_subquery())
+            .group_by(AssignmentMember.staff_id).subquery("load"))
     return (select(Staff.id, Staff.login, Staff.name, Staff.office_id,
-                   role.where(StaffRole.role == Role.lead.value), load, *_reason_columns(shape)[2])
+                   role.where(StaffRole.role == Role.lead.value), func.coalesce(load.c.n, 0),
+                   *_reason_columns(shape)[2])
             .join(Office, Office.id == Staff.office_id)
+            .outerjoin(load, load.c.staff_id == Staff.id)
             .where(Office.joint_group_id == bindparam("group_id", type_=Integer), Staff.active.is_(True),
                    role.where(StaffRole.role.in_((Role.field.value, Role.lead.value))))
             .order_by(Staff.id))
