@@ -309,7 +309,9 @@ async def propose(uow: UnitOfWork, case: Case) -> Proposal:
     people = await people_text(session, uow.sealer, case)
     shape = _Shape.of(case, uow.config.rotation_months)
     params = {**_Shape.params(case), "group_id": case.joint_group_id, "since": _rotation_since(uow)}
-    # Plain rows, not entities: a group may have thousands of people.
+    # Plain rows through the connection, not entities through the session (a group may have
+    # thousands of people); flushed first, as the session's own execute would.
+    await session.flush()
     conn = await session.connection()
     rows = await conn.execute(_candidates_statement(shape), params)
     names = _declared_names(await conn.execute(_names_statement(), params)) if people else {}

@@ -170,3 +170,54 @@ async def test_random_organisations_get_the_same_proposals(deps: Deps) -> None:
     assert checked == 2 * len(ids)
     assert reasons == {"stationed", "formerly_stationed", "declared_unit", "home_region", "declared_person",
                        "named_in_report", "declared_case", "rotation"}
+
+
+async def test_a_proposal_takes_the_same_statements_however_large_the_group(deps: Deps) -> None:
+    """One statement for the group (the tip and its people's declared names add one each), the
+    same for 200 more people in it: nothing is asked person by person."""
+    from sqlalchemy import event
+
+    async with deps.begin() as uow:
+        s = uow.session
+        unit = await s.scalar(select(Unit).join(Unit.offices).where(Office.joint_group_id.is_not(None)).limit(1))
+        key_id, people_enc = uow.sealer.seal_text(PEOPLE[0])
+        tip = Tip(anonymous=True, receipt_hash="h-count", unit_id=unit.id, key_id=key_id, people_enc=people_enc,
+                  body_enc=people_enc, created_at=NOW)
+        s.add(tip)
+        await s.flush()
+        cases = [Case(reference=f"N-{i}", source="inspection_handover", state="accepted", unit_id=unit.id,
+                      tip_id=t, created_at=NOW, updated_at=NOW) for i, t in enumerate((None, tip.id))]
+        for case in cases:
+            await routing.route(uow, case)
+            s.add(case)
+        await s.flush()
+        ids, group = [c.id for c in cases], cases[0].joint_group_id
+        office = await s.scalar(select(Office.id).where(Office.joint_group_id == group).limit(1))
+
+    async def statements() -> list[int]:
+        counts = []
+        async with deps.begin() as uow:
+            engine = uow.session.bind.sync_engine if uow.session.bind is not None else None
+            assert engine is not None
+            seen: list[str] = []
+
+            def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+                seen.append(statement)
+
+            for cid in ids:
+                case = await uow.session.get(Case, cid)
+                seen.clear()
+                event.listen(engine, "before_cursor_execute", count)
+                try:
+                    proposal = await routing.propose(uow, case)
+                finally:
+                    event.remove(engine, "before_cursor_execute", count)
+                assert proposal.lead_id is not None
+                counts.append(len(seen))
+        return counts
+
+    assert await statements() == [1, 3]
+    async with deps.begin() as uow:
+        uow.session.add_all([Staff(login=f"more{i}", name=f"More{i}", office_id=office, active=True,
+                                   role_rows=[StaffRole(role=Role.field.value)]) for i in range(200)])
+    assert await statements() == [1, 3]
