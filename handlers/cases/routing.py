@@ -12,10 +12,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, exists, func, not_, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from handlers.access import conflict_reasons, people_text
 from handlers.uow import UnitOfWork
@@ -210,11 +212,31 @@ def _group_people() -> Select[tuple[int]]:
             .where(Office.joint_group_id == bindparam("group_id", type_=Integer), Staff.active.is_(True)))
 
 
+PARAMETERS = {"group_id", "case_id", "unit_id", "region_id", "since"}
+
+
+def _constants_inline(statement: Select[Any]) -> Select[Any]:
+    """The statement with its constants (states, statuses, roles) written into its text and only
+    the case's values left as parameters: PostgreSQL keeps a generic plan for a statement it
+    has run a few times, and with the constants as parameters too that plan guesses their
+    selectivity and walks every open case in the organisation (hundreds of ms at 100,000 staff)."""
+
+    def inline(element: Any) -> Any:
+        if isinstance(element, BindParameter) and element.key not in PARAMETERS and not element.literal_execute:
+            copy = element._clone()
+            copy.literal_execute = True
+            return copy
+        return None
+
+    return cast(Select[Any], replacement_traverse(cast(Any, statement), {}, inline))
+
+
 @functools.cache
 def _names_statement() -> Select[tuple[int, str | None]]:
-    return (select(ConflictDeclaration.staff_id, ConflictDeclaration.person_name)
-            .where(ConflictDeclaration.staff_id.in_(_group_people()), ConflictDeclaration.person_name.is_not(None),
-                   conflict_in_force()))
+    return _constants_inline(
+        select(ConflictDeclaration.staff_id, ConflictDeclaration.person_name)
+        .where(ConflictDeclaration.staff_id.in_(_group_people()), ConflictDeclaration.person_name.is_not(None),
+               conflict_in_force()))
 
 
 @functools.cache
@@ -230,14 +252,14 @@ def _candidates_statement(shape: _Shape) -> Select[Any]:
             .where(AssignmentMember.staff_id.in_(_group_people()), AssignmentMember.left_at.is_(None),
                    Assignment.status == "confirmed", Case.state.not_in(CLOSED))
             .group_by(AssignmentMember.staff_id).subquery("load"))
-    return (select(Staff.id, Staff.login, Staff.name, Staff.office_id,
-                   role.where(StaffRole.role == Role.lead.value), func.coalesce(load.c.n, 0),
-                   *_reason_columns(shape)[2])
-            .join(Office, Office.id == Staff.office_id)
-            .outerjoin(load, load.c.staff_id == Staff.id)
-            .where(Office.joint_group_id == bindparam("group_id", type_=Integer), Staff.active.is_(True),
-                   role.where(StaffRole.role.in_((Role.field.value, Role.lead.value))))
-            .order_by(Staff.id))
+    return _constants_inline(
+        select(Staff.id, Staff.login, Staff.name, Staff.office_id,
+               role.where(StaffRole.role == Role.lead.value), func.coalesce(load.c.n, 0), *_reason_columns(shape)[2])
+        .join(Office, Office.id == Staff.office_id)
+        .outerjoin(load, load.c.staff_id == Staff.id)
+        .where(Office.joint_group_id == bindparam("group_id", type_=Integer), Staff.active.is_(True),
+               role.where(StaffRole.role.in_((Role.field.value, Role.lead.value))))
+        .order_by(Staff.id))
 
 
 class _Reasons:
