@@ -221,14 +221,15 @@ def _constants_inline(statement: Select[Any]) -> Select[Any]:
     has run a few times, and with the constants as parameters too that plan guesses their
     selectivity and walks every open case in the organisation (hundreds of ms at 100,000 staff)."""
 
-    def inline(element: Any) -> Any:
+    def inline(element: Any, **kw: Any) -> Any:
         if isinstance(element, BindParameter) and element.key not in PARAMETERS and not element.literal_execute:
             copy = element._clone()
             copy.literal_execute = True
             return copy
         return None
 
-    return cast(Select[Any], replacement_traverse(cast(Any, statement), {}, inline))
+    no_options: dict[str, Any] = {}
+    return cast(Select[Any], replacement_traverse(cast(Any, statement), no_options, inline))
 
 
 @functools.cache
