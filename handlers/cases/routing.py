@@ -7,26 +7,32 @@ Local staff (the stationed office's own people) may be added only as liaisons.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, exists, func, not_, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.visitors import replacement_traverse
 
-from handlers.access import case_unit_ids, conflict_reasons, people_text
+from handlers.access import conflict_reasons, people_text
 from handlers.uow import UnitOfWork
+from storage.base import UTCDateTime
 from storage.models import (
     Assignment,
     AssignmentMember,
     Case,
     CaseState,
+    CaseUnit,
     ConflictDeclaration,
     Office,
     Role,
     Staff,
+    StaffOfficeSpell,
     StaffRole,
     Unit,
     conflict_in_force,
@@ -112,17 +118,21 @@ async def open_workload(session: AsyncSession, among: Any = None) -> Counter[int
     return Counter({sid: n for sid, n in rows})
 
 
+def _recent_members(unit_id: Any, since: Any) -> Select[tuple[int]]:
+    return (select(AssignmentMember.staff_id)
+            .join(Assignment, Assignment.id == AssignmentMember.assignment_id)
+            .join(Case, Case.id == Assignment.case_id)
+            .where(Case.unit_id == unit_id, Assignment.status == "confirmed", Assignment.confirmed_at >= since))
+
+
+def _rotation_since(uow: UnitOfWork) -> datetime:
+    return uow.now() - timedelta(days=30 * uow.config.rotation_months)
+
+
 async def recently_handled(session: AsyncSession, unit_id: int | None, now: datetime, months: int) -> set[int]:
     if unit_id is None or months <= 0:
         return set()
-    since = now - timedelta(days=30 * months)
-    rows = await session.scalars(
-        select(AssignmentMember.staff_id)
-        .join(Assignment, Assignment.id == AssignmentMember.assignment_id)
-        .join(Case, Case.id == Assignment.case_id)
-        .where(Case.unit_id == unit_id, Assignment.status == "confirmed", Assignment.confirmed_at >= since)
-    )
-    return set(rows)
+    return set(await session.scalars(_recent_members(unit_id, now - timedelta(days=30 * months))))
 
 
 async def staff_conflicts(session: AsyncSession, staff: Staff, case: Case, *, people: str | None,
@@ -133,43 +143,174 @@ async def staff_conflicts(session: AsyncSession, staff: Staff, case: Case, *, pe
     return reasons
 
 
+# -- the whole group at once -------------------------------------------------------------------
+# :func:`handlers.access.conflict_reasons` (plus rotation) for every candidate in one statement:
+# each reason is a column, an IN over a small subquery that the database evaluates once (it
+# depends on the case and its units, not on the person), so the work is one index probe per
+# candidate and reason. The people a report names are compared in Python: the opened text never
+# goes to the database (where a slow-query log could keep it). The statements are built once per
+# shape of case, with bound parameters, so SQLAlchemy neither rebuilds nor re-keys them.
+# ``test_routing_batched`` holds every reason, in order, to the per-person check.
+
+@dataclass(frozen=True)
+class _Shape:
+    """What changes the statement (rather than its parameters)."""
+
+    unit: bool  # the case has a unit
+    cross: bool  # cross inspection: home regions count
+    region: bool  # ... and the case has a region of its own
+    rotation: bool  # rotation is on (and the case has a unit)
+
+    @staticmethod
+    def of(case: Case, rotation_months: int = 0) -> _Shape:
+        return _Shape(case.unit_id is not None, bool(case.cross_inspection), case.region_id is not None,
+                      case.unit_id is not None and rotation_months > 0)
+
+    @staticmethod
+    def params(case: Case) -> dict[str, Any]:
+        return {"case_id": case.id, "unit_id": case.unit_id, "region_id": case.region_id}
+
+
+def _case_units(shape: _Shape) -> Any:
+    """Every unit the case is or was about (:func:`handlers.access.case_unit_ids`), as a subquery."""
+    earlier = select(CaseUnit.unit_id).where(CaseUnit.case_id == bindparam("case_id", type_=Integer))
+    return union(earlier, select(bindparam("unit_id", type_=Integer))) if shape.unit else earlier
+
+
+@functools.cache
+def _reason_columns(shape: _Shape) -> tuple[list[str], list[str], list[ColumnElement[Any]]]:
+    """The codes :func:`handlers.access.conflict_reasons` finds before the named people (head),
+    those after them (tail: a declaration on this case, then rotation), and a boolean column for
+    each, over ``Staff``."""
+    units = _case_units(shape)
+    stationed = and_(Staff.office_id.is_not(None), Staff.office_id.in_(
+        select(office_units.c.office_id).where(office_units.c.unit_id.in_(units))))
+    formerly = and_(not_(stationed), Staff.id.in_(
+        select(StaffOfficeSpell.staff_id)
+        .join(office_units, office_units.c.office_id == StaffOfficeSpell.office_id)
+        .where(StaffOfficeSpell.until.is_not(None), office_units.c.unit_id.in_(units))))
+    declared = Staff.id.in_(select(ConflictDeclaration.staff_id).where(
+        ConflictDeclaration.unit_id.in_(units), conflict_in_force()))
+    head: list[tuple[str, ColumnElement[Any]]] = [
+        ("stationed", stationed), ("formerly_stationed", formerly), ("declared_unit", declared)]
+    if shape.cross:
+        home: ColumnElement[bool] = Staff.home_region_id.in_(select(Unit.region_id).where(Unit.id.in_(units)))
+        if shape.region:
+            home = or_(home, Staff.home_region_id == bindparam("region_id", type_=Integer))
+        head.append(("home_region", home))
+    tail: list[tuple[str, ColumnElement[Any]]] = [("declared_case", Staff.id.in_(
+        select(ConflictDeclaration.staff_id).where(ConflictDeclaration.case_id == bindparam("case_id", type_=Integer),
+                                                   conflict_in_force())))]
+    if shape.rotation:
+        tail.append(("rotation", Staff.id.in_(
+            _recent_members(bindparam("unit_id", type_=Integer), bindparam("since", type_=UTCDateTime())))))
+    return [c for c, _ in head], [c for c, _ in tail], [e for _, e in head + tail]
+
+
+def _group_people() -> Select[tuple[int]]:
+    return (select(Staff.id).join(Office, Office.id == Staff.office_id)
+            .where(Office.joint_group_id == bindparam("group_id", type_=Integer), Staff.active.is_(True)))
+
+
+PARAMETERS = {"group_id", "case_id", "unit_id", "region_id", "since"}
+
+
+def _constants_inline(statement: Select[Any]) -> Select[Any]:
+    """The statement with its constants (states, statuses, roles) written into its text and only
+    the case's values left as parameters: PostgreSQL keeps a generic plan for a statement it
+    has run a few times, and with the constants as parameters too that plan guesses their
+    selectivity and walks every open case in the organisation (hundreds of ms at 100,000 staff)."""
+
+    def inline(element: Any, **kw: Any) -> Any:
+        if isinstance(element, BindParameter) and element.key not in PARAMETERS and not element.literal_execute:
+            copy = element._clone()
+            copy.literal_execute = True
+            return copy
+        return None
+
+    no_options: dict[str, Any] = {}
+    return cast(Select[Any], replacement_traverse(cast(Any, statement), no_options, inline))
+
+
+@functools.cache
+def _names_statement() -> Select[tuple[int, str | None]]:
+    return _constants_inline(
+        select(ConflictDeclaration.staff_id, ConflictDeclaration.person_name)
+        .where(ConflictDeclaration.staff_id.in_(_group_people()), ConflictDeclaration.person_name.is_not(None),
+               conflict_in_force()))
+
+
+@functools.cache
+def _candidates_statement(shape: _Shape) -> Select[Any]:
+    """The group's active field officers and leads in id order: id, login, name, office, lead?,
+    open workload, then a column per reason."""
+    role = exists().where(StaffRole.staff_id == Staff.id)
+    # Workload of the group's people only, grouped once and joined: a count correlated to each
+    # row gets a plan on PostgreSQL that scans every open assignment once per candidate.
+    load = (select(AssignmentMember.staff_id, func.count().label("n"))
+            .join(Assignment, Assignment.id == AssignmentMember.assignment_id)
+            .join(Case, Case.id == Assignment.case_id)
+            .where(AssignmentMember.staff_id.in_(_group_people()), AssignmentMember.left_at.is_(None),
+                   Assignment.status == "confirmed", Case.state.not_in(CLOSED))
+            .group_by(AssignmentMember.staff_id).subquery("load"))
+    return _constants_inline(
+        select(Staff.id, Staff.login, Staff.name, Staff.office_id,
+               role.where(StaffRole.role == Role.lead.value), func.coalesce(load.c.n, 0), *_reason_columns(shape)[2])
+        .join(Office, Office.id == Staff.office_id)
+        .outerjoin(load, load.c.staff_id == Staff.id)
+        .where(Office.joint_group_id == bindparam("group_id", type_=Integer), Staff.active.is_(True),
+               role.where(StaffRole.role.in_((Role.field.value, Role.lead.value))))
+        .order_by(Staff.id))
+
+
+class _Reasons:
+    """Turns a candidate's reason columns (and, for a report naming people, their name and
+    declared names) into the list of codes, in the order of the per-person check."""
+
+    def __init__(self, shape: _Shape, people: str | None, names: dict[int, list[str]]) -> None:
+        self.head, self.tail, _ = _reason_columns(shape)
+        self.split = len(self.head)
+        self.people, self.names = people, names
+
+    def __call__(self, sid: int, name: str, flags: Sequence[Any]) -> list[str]:
+        people = self.people
+        if not people and not any(flags):
+            return []
+        out = [code for code, on in zip(self.head, flags, strict=False) if on]
+        if people:
+            if any(n and n in people for n in self.names.get(sid, ())):
+                out.append("declared_person")
+            if name and name in people:
+                out.append("named_in_report")
+        out += [code for code, on in zip(self.tail, flags[self.split:], strict=False) if on]
+        return out
+
+
+def _declared_names(rows: Any) -> dict[int, list[str]]:
+    names: dict[int, list[str]] = {}
+    for sid, name in rows:
+        names.setdefault(sid, []).append(name)
+    return names
+
+
 async def group_conflicts(session: AsyncSession, case: Case, among: Any, *, people: str | None,
                           recent: set[int]) -> Callable[[Person], list[str]]:
     """:func:`handlers.access.conflict_reasons` (plus rotation) for every person ``among``
-    selects, with a fixed number of indexed queries; the reasons, in the same order, for one
-    person. ``test_routing_batched`` holds it to the per-person check."""
-    units = await case_unit_ids(session, case)
-    stationed_offices: set[int] = set()
-    declared_unit: set[int] = set()
-    unit_regions: set[int | None] = set()
-    if units:
-        stationed_offices = set((await session.scalars(
-            select(office_units.c.office_id).where(office_units.c.unit_id.in_(units)))).all())
-        declared_unit = set((await session.scalars(select(ConflictDeclaration.staff_id).where(
-            ConflictDeclaration.unit_id.in_(units), ConflictDeclaration.staff_id.in_(among), conflict_in_force()))).all())
-        if case.cross_inspection:
-            unit_regions = set((await session.scalars(select(Unit.region_id).where(Unit.id.in_(units)))).all())
+    selects, in two statements at most; the reasons, in the same order, for one person."""
+    shape = _Shape.of(case)
+    rows = await session.execute(select(Staff.id, *_reason_columns(shape)[2]).where(Staff.id.in_(among)),
+                                 _Shape.params(case))
+    flags = {row[0]: row[1:] for row in rows}
     names: dict[int, list[str]] = {}
     if people:
-        for sid, name in await session.execute(select(ConflictDeclaration.staff_id, ConflictDeclaration.person_name)
-                                               .where(ConflictDeclaration.staff_id.in_(among),
-                                                      ConflictDeclaration.person_name.is_not(None),
-                                                      conflict_in_force())):
-            names.setdefault(sid, []).append(name)
+        names = _declared_names(await session.execute(
+            select(ConflictDeclaration.staff_id, ConflictDeclaration.person_name)
+            .where(ConflictDeclaration.staff_id.in_(among), ConflictDeclaration.person_name.is_not(None),
+                   conflict_in_force())))
+    codes = _Reasons(shape, people, names)
 
     def reasons(staff: Person) -> list[str]:
-        out = []
-        if staff.office_id is not None and staff.office_id in stationed_offices:
-            out.append("stationed")
-        if staff.id in declared_unit:
-            out.append("declared_unit")
-        if case.cross_inspection and staff.home_region_id is not None and units and staff.home_region_id in unit_regions:
-            out.append("home_region")
-        if case.cross_inspection and case.region_id is not None and staff.home_region_id == case.region_id \
-                and "home_region" not in out:
-            out.append("home_region")
-        if people and any(n and n in people for n in names.get(staff.id, [])):
-            out.append("declared_person")
+        out = codes(staff.id, staff.name, flags.get(staff.id, ()))
         if staff.id in recent:
             out.append("rotation")
         return out
@@ -189,54 +330,46 @@ async def propose(uow: UnitOfWork, case: Case) -> Proposal:
         return Proposal(None, problem="no_group")
     session, team_size = uow.session, uow.config.team_size
     people = await people_text(session, uow.sealer, case)
-    recent = await recently_handled(session, case.unit_id, uow.now(), uow.config.rotation_months)
-    in_group = (select(Staff.id).join(Office, Office.id == Staff.office_id)
-                .where(Office.joint_group_id == case.joint_group_id, Staff.active.is_(True)))
-    load = await open_workload(session, in_group)
-    # Plain rows, not entities: a group may have thousands of people.
-    roles: dict[int, set[Role]] = {}
-    for sid, role in await session.execute(select(StaffRole.staff_id, StaffRole.role).where(StaffRole.staff_id.in_(in_group))):
-        roles.setdefault(sid, set()).add(Role(role))
-    candidates = [Person(sid, login, name, office_id, home, roles.get(sid, set())) for sid, login, name, office_id, home
-                  in await session.execute(
-                      select(Staff.id, Staff.login, Staff.name, Staff.office_id, Staff.home_region_id)
-                      .join(Office, Office.id == Staff.office_id)
-                      .where(Office.joint_group_id == case.joint_group_id, Staff.active.is_(True)).order_by(Staff.id))]
-    conflicts = await group_conflicts(session, case, in_group, people=people, recent=recent)
+    shape = _Shape.of(case, uow.config.rotation_months)
+    params = {**_Shape.params(case), "group_id": case.joint_group_id, "since": _rotation_since(uow)}
+    # Plain rows through the connection, not entities through the session (a group may have
+    # thousands of people); flushed first, as the session's own execute would.
+    await session.flush()
+    conn = await session.connection()
+    rows = await conn.execute(_candidates_statement(shape), params)
+    names = _declared_names(await conn.execute(_names_statement(), params)) if people else {}
+    reasons = _Reasons(shape, people, names)
     proposal = Proposal(case.joint_group_id)
-    eligible: list[Person] = []
-    for s in candidates:
-        if not (s.roles & {Role.field, Role.lead}):
-            continue
-        reasons = conflicts(s)
-        if reasons:
-            proposal.exclusions.append(Exclusion(s.id, s.login, s.name, reasons))
+    # (load, id, lead?, office) of everyone without a conflict.
+    eligible: list[tuple[int, int, bool, int | None]] = []
+    for sid, login, name, office_id, lead, n, *flags in rows:
+        why = reasons(sid, name, flags)
+        if why:
+            proposal.exclusions.append(Exclusion(sid, login, name, why))
         else:
-            eligible.append(s)
+            eligible.append((n, sid, bool(lead), office_id))
     # Balanced by workload; ties broken by id so the proposal is reproducible.
-    eligible.sort(key=lambda s: (load[s.id], s.id))
-    leads = [s for s in eligible if Role.lead in s.roles]
-    if not leads or len(eligible) < 2:
+    eligible.sort()
+    lead_row = next((e for e in eligible if e[2]), None)
+    if lead_row is None or len(eligible) < 2:
         proposal.problem = "no_team"
         return proposal
-    lead = leads[0]
     # Members: field officers before other leads, least loaded first.
-    eligible = [s for s in eligible if s is not lead]
-    eligible.sort(key=lambda s: (load[s.id], Role.lead in s.roles, s.id))
-    team = [lead]
-    offices = {lead.office_id}
+    others = sorted((n, is_lead, sid, office_id) for n, sid, is_lead, office_id in eligible if sid != lead_row[1])
+    team = [lead_row[1]]
+    offices = {lead_row[3]}
     # First people from offices not yet in the team (混合编组), then anyone eligible.
-    for s in eligible:
+    for _, _, sid, office_id in others:
         if len(team) >= team_size:
             break
-        if s not in team and s.office_id not in offices:
-            team.append(s)
-            offices.add(s.office_id)
-    for s in eligible:
+        if office_id not in offices:
+            team.append(sid)
+            offices.add(office_id)
+    for _, _, sid, _ in others:
         if len(team) >= team_size:
             break
-        if s not in team:
-            team.append(s)
-    proposal.lead_id = lead.id
-    proposal.member_ids = [s.id for s in team[1:]]
+        if sid not in team:
+            team.append(sid)
+    proposal.lead_id = lead_row[1]
+    proposal.member_ids = team[1:]
     return proposal

@@ -148,7 +148,7 @@ class ConflictDeclaration(Base):
     __tablename__ = "conflict_declarations"
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     person_name: Mapped[str | None] = mapped_column(String(200))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True, default=None)
     kind: Mapped[str] = mapped_column(String(32))  # self | relative | interest
@@ -172,6 +172,6 @@ class StaffOfficeSpell(Base):
     __tablename__ = "staff_office_spells"
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
-    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
     since: Mapped[datetime | None] = mapped_column(default=None)
     until: Mapped[datetime | None] = mapped_column(default=None)

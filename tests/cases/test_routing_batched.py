@@ -1,5 +1,8 @@
-"""The batched team proposal (a fixed number of queries) proposes exactly what the per-person
-check did, with the same exclusions and reasons, on the demo organisation and on random ones."""
+"""The batched team proposal (one statement, two when the report names people) proposes exactly
+what the per-person check does, with the same exclusions and reasons in the same order, on the
+demo organisation and on random ones: every reason of :func:`handlers.access.conflict_reasons`
+(office history, moved cases, declarations on the unit, a person or the case, refused ones that
+no longer count, a staff member named in the report) plus rotation."""
 
 from __future__ import annotations
 
@@ -14,12 +17,14 @@ from storage.models import (
     Assignment,
     AssignmentMember,
     Case,
+    CaseUnit,
     ConflictDeclaration,
     JointGroup,
     Office,
     Region,
     Role,
     Staff,
+    StaffOfficeSpell,
     StaffRole,
     Tip,
     Unit,
@@ -132,10 +137,16 @@ async def test_random_organisations_get_the_same_proposals(deps: Deps) -> None:
                 s.add(ConflictDeclaration(staff_id=p.id, unit_id=rnd.choice(units).id, kind="relative"))
             if rnd.random() < 0.2:
                 s.add(ConflictDeclaration(staff_id=p.id, person_name=rnd.choice(PEOPLE), kind="interest"))
+            if rnd.random() < 0.1:  # refused: counts nowhere
+                s.add(ConflictDeclaration(staff_id=p.id, unit_id=rnd.choice(units).id, kind="relative", status="refused"))
+            if rnd.random() < 0.15:  # moved here from another office: its units still count
+                s.add(StaffOfficeSpell(staff_id=p.id, office_id=rnd.choice(offices).id, until=NOW))
             people.append(p)
         ids = []
         for i, u in enumerate(units):
-            key_id, people_enc = uow.sealer.seal_text(rnd.choice(PEOPLE))
+            # Some reports name a staff member (nobody works a report about themselves).
+            named = rnd.choice(PEOPLE + [rnd.choice(people).name])
+            key_id, people_enc = uow.sealer.seal_text(named)
             tip = Tip(anonymous=True, receipt_hash=f"h{i}", unit_id=u.id, key_id=key_id, people_enc=people_enc,
                       body_enc=people_enc, created_at=NOW)
             s.add(tip)
@@ -146,10 +157,67 @@ async def test_random_organisations_get_the_same_proposals(deps: Deps) -> None:
             s.add(case)
             await s.flush()
             ids.append(case.id)
+            if rnd.random() < 0.3:  # moved from another unit: conflicts there still apply
+                s.add(CaseUnit(case_id=case.id, unit_id=rnd.choice(units).id, at=NOW))
+            for p in rnd.sample(people, 2):  # stepped aside on this case (one of them refused)
+                s.add(ConflictDeclaration(staff_id=p.id, case_id=case.id, kind="self",
+                                          status=rnd.choice(["confirmed", "pending", "refused"])))
             if rnd.random() < 0.5:  # open workload, some of it recent on the unit
                 s.add(Assignment(case_id=case.id, status="confirmed", created_at=NOW, confirmed_at=NOW,
                                  members=[AssignmentMember(staff_id=m.id, role="member") for m in rnd.sample(people, 3)]))
         await s.flush()
     checked, reasons = await compare(deps, ids)
     assert checked == 2 * len(ids)
-    assert reasons == {"stationed", "declared_unit", "home_region", "declared_person", "rotation"}
+    assert reasons == {"stationed", "formerly_stationed", "declared_unit", "home_region", "declared_person",
+                       "named_in_report", "declared_case", "rotation"}
+
+
+async def test_a_proposal_takes_the_same_statements_however_large_the_group(deps: Deps) -> None:
+    """One statement for the group (the tip and its people's declared names add one each), the
+    same for 200 more people in it: nothing is asked person by person."""
+    from sqlalchemy import event
+
+    async with deps.begin() as uow:
+        s = uow.session
+        unit = await s.scalar(select(Unit).join(Unit.offices).where(Office.joint_group_id.is_not(None)).limit(1))
+        key_id, people_enc = uow.sealer.seal_text(PEOPLE[0])
+        tip = Tip(anonymous=True, receipt_hash="h-count", unit_id=unit.id, key_id=key_id, people_enc=people_enc,
+                  body_enc=people_enc, created_at=NOW)
+        s.add(tip)
+        await s.flush()
+        cases = [Case(reference=f"N-{i}", source="inspection_handover", state="accepted", unit_id=unit.id,
+                      tip_id=t, created_at=NOW, updated_at=NOW) for i, t in enumerate((None, tip.id))]
+        for case in cases:
+            await routing.route(uow, case)
+            s.add(case)
+        await s.flush()
+        ids, group = [c.id for c in cases], cases[0].joint_group_id
+        office = await s.scalar(select(Office.id).where(Office.joint_group_id == group).limit(1))
+
+    async def statements() -> list[int]:
+        counts = []
+        async with deps.begin() as uow:
+            engine = uow.session.bind.sync_engine if uow.session.bind is not None else None
+            assert engine is not None
+            seen: list[str] = []
+
+            def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+                seen.append(statement)
+
+            for cid in ids:
+                case = await uow.session.get(Case, cid)
+                seen.clear()
+                event.listen(engine, "before_cursor_execute", count)
+                try:
+                    proposal = await routing.propose(uow, case)
+                finally:
+                    event.remove(engine, "before_cursor_execute", count)
+                assert proposal.lead_id is not None
+                counts.append(len(seen))
+        return counts
+
+    assert await statements() == [1, 3]
+    async with deps.begin() as uow:
+        uow.session.add_all([Staff(login=f"more{i}", name=f"More{i}", office_id=office, active=True,
+                                   role_rows=[StaffRole(role=Role.field.value)]) for i in range(200)])
+    assert await statements() == [1, 3]
