@@ -233,8 +233,9 @@ async def without_conflicts(session: AsyncSession, sealer: Sealer, case: Case | 
 async def visible_clause(session: AsyncSession, sealer: Sealer, staff: Staff) -> ColumnElement[bool]:
     """SQL: the cases this person has no conflict on, by the same rules as :func:`conflict_reasons`
     (every unit a case has had, offices they sat in, home region under cross inspection, declared
-    people, cases they stepped aside from), so figures and lists can be counted in the database
-    without ever counting a case hidden from them."""
+    people, cases they stepped aside from, cases whose report names them), so figures and lists
+    can be counted in the database without ever counting a case hidden from them."""
+    await named_staff.settle(session, sealer)
     units = await stationed_unit_ids(session, staff.office_id)
     # Offices they have left still count (unit_reasons: formerly stationed).
     for office_id in set((await session.scalars(select(StaffOfficeSpell.office_id).where(
