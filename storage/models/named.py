@@ -35,14 +35,10 @@ class CaseNamedPending(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
 
 
-def named_in(name: str | None, people: str | None) -> bool:
-    """The matcher: a staff member is named when their whole name occurs in the people text."""
-    return bool(name) and bool(people) and name in people  # type: ignore[operator]
-
-
 class Matcher:
-    """:func:`named_in` for every staff member at once: each substring of the text of a name's
-    length is looked up, so a text costs (its length × the distinct name lengths) look-ups,
+    """The matcher: a staff member is named when their whole name occurs in the people text.
+    Every staff member is checked at once: each substring of the text of a name's length is
+    looked up, so a text costs (its length × the distinct name lengths) look-ups,
     whatever the number of staff."""
 
     def __init__(self, staff: Iterable[tuple[int, str | None]]) -> None:
