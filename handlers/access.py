@@ -10,7 +10,7 @@ import enum
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import Sealer
@@ -30,6 +30,8 @@ from storage.models import (
     conflict_in_force,
     office_units,
 )
+from storage.models import named as named_staff
+from storage.models.named import CaseNamedStaff
 
 
 class Action(str, enum.Enum):
@@ -67,13 +69,21 @@ async def stationed_unit_ids(session: AsyncSession, office_id: int | None) -> se
 
 
 async def people_text(session: AsyncSession, sealer: Sealer, case: Case) -> str | None:
-    """The people named in the case's tip: what a declared person conflict is checked against."""
+    """The people named in the case's tip: what a declared person conflict is checked against.
+    Every access check about a case asks for it first, so the named-staff table is brought up to
+    date here (an import added or renamed someone) before anyone reads it."""
+    await named_staff.settle(session, sealer)
     if case.tip_id is None:
         return None
     tip = await session.get(Tip, case.tip_id)
     if tip is None or tip.people_enc is None:
         return None
     return sealer.open_text(tip.key_id, tip.people_enc)
+
+
+async def match_named(session: AsyncSession, sealer: Sealer, case: Case) -> None:
+    """Who the case's report names, matched once as the case is opened (see storage.models.named)."""
+    await named_staff.match_cases(session, sealer, [case.id])
 
 
 async def case_unit_ids(session: AsyncSession, case: Case) -> set[int]:
@@ -109,8 +119,10 @@ async def unit_reasons(session: AsyncSession, staff: Staff, unit_ids: set[int], 
 
 async def conflict_reasons(session: AsyncSession, staff: Staff, case: Case, *, people_text: str | None) -> list[str]:
     """Codes of every reason this person may not work on the case (回避), over every unit the case
-    has had. ``people_text`` is required (``None`` only when the case names nobody): a person
-    conflict cannot be checked without it."""
+    has had. ``people_text`` is required (``None`` only when the case names nobody): a declared
+    person conflict cannot be checked without it. Being named in the report is read from the
+    named-staff table (matched once, :func:`match_named`), the same rows :func:`visible_clause`
+    counts with."""
     units = await case_unit_ids(session, case)
     reasons = await unit_reasons(session, staff, units, cross_inspection=case.cross_inspection)
     if case.cross_inspection and case.region_id is not None and staff.home_region_id == case.region_id \
@@ -121,8 +133,9 @@ async def conflict_reasons(session: AsyncSession, staff: Staff, case: Case, *, p
             ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.person_name.is_not(None), conflict_in_force()))).all()
         if any(n and n in people_text for n in names):
             reasons.append("declared_person")
-        if staff.name and staff.name in people_text:
-            reasons.append("named_in_report")  # nobody works a report about themselves
+    if await session.scalar(select(CaseNamedStaff.staff_id).where(
+            CaseNamedStaff.case_id == case.id, CaseNamedStaff.staff_id == staff.id).limit(1)) is not None:
+        reasons.append("named_in_report")  # nobody works a report about themselves
     if await session.scalar(select(ConflictDeclaration.id).where(
             ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.case_id == case.id, conflict_in_force()).limit(1)):
         reasons.append("declared_case")
@@ -220,8 +233,9 @@ async def without_conflicts(session: AsyncSession, sealer: Sealer, case: Case | 
 async def visible_clause(session: AsyncSession, sealer: Sealer, staff: Staff) -> ColumnElement[bool]:
     """SQL: the cases this person has no conflict on, by the same rules as :func:`conflict_reasons`
     (every unit a case has had, offices they sat in, home region under cross inspection, declared
-    people, cases they stepped aside from), so figures and lists can be counted in the database
-    without ever counting a case hidden from them."""
+    people, cases they stepped aside from, cases whose report names them), so figures and lists
+    can be counted in the database without ever counting a case hidden from them."""
+    await named_staff.settle(session, sealer)
     units = await stationed_unit_ids(session, staff.office_id)
     # Offices they have left still count (unit_reasons: formerly stationed).
     for office_id in set((await session.scalars(select(StaffOfficeSpell.office_id).where(
@@ -236,7 +250,9 @@ async def visible_clause(session: AsyncSession, sealer: Sealer, staff: Staff) ->
     cases = [c for c in (await session.scalars(select(ConflictDeclaration.case_id).where(
         ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.case_id.is_not(None), conflict_in_force()))).all()
         if c is not None]
-    hidden: list[ColumnElement[bool]] = []
+    # Named in the report: matched once when the case was opened (or staff changed), not here.
+    hidden: list[ColumnElement[bool]] = [
+        exists().where(CaseNamedStaff.case_id == Case.id, CaseNamedStaff.staff_id == staff.id)]
     if cases:  # cases they stepped aside from (我需要回避), pending ones included
         hidden.append(Case.id.in_(cases))
     if units:
@@ -260,4 +276,4 @@ async def visible_clause(session: AsyncSession, sealer: Sealer, staff: Staff) ->
                 ids.append(cid)
         if ids:
             hidden.append(Case.id.in_(ids))
-    return not_(or_(*hidden)) if hidden else true()
+    return not_(or_(*hidden))

@@ -32,6 +32,7 @@ from storage.models import (
     Unit,
     office_units,
 )
+from storage.models.named import rematch_all
 
 CONFLICT_KINDS = ("self", "relative", "interest")
 
@@ -356,6 +357,7 @@ async def _import_staff(session: AsyncSession, people: list[StaffIn], ids: _Ids,
                 ConflictDeclaration.staff_id.in_([st.id for st in have.values()]), *standing))).all():
             declared.setdefault(c.staff_id, []).append(c)
     new: list[tuple[StaffIn, dict[str, Any]]] = []
+    renamed = False
     for s in people:
         fields = dict(
             name=s.name,
@@ -369,8 +371,9 @@ async def _import_staff(session: AsyncSession, people: list[StaffIn], ids: _Ids,
             new.append((s, fields))
             stats["added"] += 1
             continue
-        old_office = staff.office_id
+        old_office, old_name = staff.office_id, staff.name
         stats["changed"] += _set(staff, **fields)
+        renamed = renamed or staff.name != old_name
         if staff.office_id != old_office:
             await _move(session, staff.id, staff.office_id, now)
         if want_roles != {r.role for r in staff.role_rows}:
@@ -386,6 +389,10 @@ async def _import_staff(session: AsyncSession, people: list[StaffIn], ids: _Ids,
     await session.flush()
     if new:
         await _insert_people(session, new, ids, now)
+    if new or renamed:
+        # A name that now occurs in a report must hide that case from its bearer: the cases are
+        # matched again, in this transaction's commit, by the next access check (it has the keys).
+        await rematch_all(session)
 
 
 async def _insert_people(session: AsyncSession, new: list[tuple[StaffIn, dict[str, Any]]], ids: _Ids,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers.access import without_conflicts
+from handlers.access import match_named, without_conflicts
 from handlers.cases.routing import route
 from handlers.cases.service import team_member_ids
 from handlers.events import Reply
@@ -14,6 +14,8 @@ from storage.models import Attachment, Case, Tip, TipMessage, TipQuestion
 
 
 async def route_new_tip(uow: UnitOfWork, tip: Tip, case: Case) -> None:
+    # Who the report names is worked out once, before anyone is proposed or told of the case.
+    await match_named(uow.session, uow.sealer, case)
     await route(uow, case)
 
 

@@ -31,6 +31,7 @@ from storage.models.cases import (
 )
 from storage.models.delivery import DeliveryPace, DeliverySend
 from storage.models.joint_units import BodyKind, CaseJointUnit, JointUnit, JointUnitMember, JointUnitRegion
+from storage.models.named import CaseNamedPending, CaseNamedStaff
 from storage.models.ops import (
     AuditEntry,
     BindThrottle,
@@ -79,6 +80,8 @@ __all__ = [
     "CampaignTarget",
     "CampaignTask",
     "Case",
+    "CaseNamedPending",
+    "CaseNamedStaff",
     "CaseNote",
     "CaseRequest",
     "CaseSource",
