@@ -3,7 +3,7 @@ cases waiting to be matched again (case_named_pending): every existing case whos
 somebody, since a migration has no keys to open the tips with.
 
 Revision ID: 0006_named
-Revises: 0005_pacing
+Revises: 0006_routing
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_named"
-down_revision = "0005_pacing"
+down_revision = "0006_routing"
 branch_labels = None
 depends_on = None
 
