@@ -53,7 +53,10 @@ async def tg_anonymous_tip(p: Phone, tg: Running, *, photo: bytes | None = None)
 async def deliver_outbox(tg: Running, deps: Deps) -> int:
     worker = DeliveryWorker(deps.sessionmaker, {"telegram": tg.service.channel}, deps.sealer, deps.clock,
                             deps.config, limits=FAST)
-    return await worker.drain_once()
+    try:
+        return await worker.drain_once()
+    finally:
+        await worker.stop()  # its shared-window connection (PostgreSQL) goes back, not to the garbage collector
 
 
 async def bind_over_telegram(p: Phone, deps: Deps, login: str) -> None:
