@@ -1,9 +1,12 @@
 """Every step of every conversation (enumerated from the step tables in handlers/router.py) is
-reached by seeded walks — plausible input to move on, hostile input at each stop — and no input
-anywhere gets the generic error, on either database. Steps a random walk would reach only by chance
-(a choice among several units, a request to refuse, a named reporter to reveal) get a directed walk
-that enters them on purpose first. A step no walk reaches, or that never takes hostile input, fails
-the test, so a new step cannot slip past the fuzzing."""
+entered on purpose and given several hostile inputs — typed junk, forged buttons, values on the
+step's own token, and files (all the hostile files where the step takes files) — and no input
+anywhere gets the generic error, on either database. The way into each step is derived from its
+table: the conversation's opening, then known good input along the shortest chain of ``goes``
+edges; each step is fuzzed on its own copy of the seeded world (a fresh one whenever an input used
+up what the walk needs), so adding inputs can never keep a step out. Seeded random walks then add
+chains of good and bad input. An entry without an opening, a step no known input reaches, or a step
+with too few hostile inputs fails the test, so a new step cannot slip past the fuzzing."""
 
 from __future__ import annotations
 
@@ -119,7 +122,7 @@ class World:
             c_member = (await s.execute(select(Staff.login, SubgroupMember.id).join(
                 SubgroupMember, SubgroupMember.staff_id == Staff.id).where(SubgroupMember.role == "lead")
                 .limit(1))).one()
-            campaign = await s.get(Campaign, campaign.id)
+            group_id = await s.scalar(select(Campaign.joint_group_id).where(Campaign.id == campaign.id))
         async with deps.sessionmaker() as s, s.begin():  # a declaration waiting for an administrator
             declarant = await s.scalar(select(Staff.id).where(Staff.login == "o03-f1"))
             pending = ConflictDeclaration(staff_id=declarant, person_name="王某", kind="relative", reason="表兄",
@@ -193,7 +196,7 @@ class World:
         }
         # Known good input per step, for each edge of its table it takes ("first": the first
         # choice the step offers). Directed walks follow the table's edges with these.
-        self.advance: dict[tuple[str, str], dict[str, list[tuple[str, str]]]] = {
+        self.advance = {
             ("report", "about"): {"pick_unit": [("text", "交通警察")], "people": [("press", "unsure")]},
             ("report", "pick_unit"): {"people": [("first", "")]},
             ("report", "people"): {"details": [("text", "张某，副总队长")]},
@@ -214,7 +217,7 @@ class World:
             ("transfer", "down_group"): {"down_reason": [("first", "")]},
             ("campaign_new", "title"): {"kind": [("text", "2026年度交叉巡察")]},
             ("campaign_new", "kind"): {"group": [("press", "cross_inspection")]},
-            ("campaign_new", "group"): {"targets": [("press", f"g:{campaign.joint_group_id}")]},
+            ("campaign_new", "group"): {"targets": [("press", f"g:{group_id}")]},
             ("campaign_new", "targets"): {"dates": [("text", TARGETS)]},
             ("campaign_new", "dates"): {"subgroups": [("text", "2026-12-01 2026-12-14")]},
             ("campaign_new", "subgroups"): {"share": [("text", "2")]},
@@ -359,10 +362,9 @@ async def _directed(url: str, target: tuple[str, str], walk: Walk, todo: list[tu
         await engine.dispose()
 
 
-async def _walks(url: str, walks: list[tuple[tuple[str, str] | None, Walk]], rng: random.Random,
+async def _walks(url: str, walks: list[Walk], rng: random.Random,
                  seen: set[tuple[str, str]], hostile_at: dict[tuple[str, str], int]) -> list[str]:
-    """Walks on one copy of the seeded world (walks change it: a case accepted, a campaign ended).
-    A walk with a target step must stand in it once its opening moves are made."""
+    """Random walks on one copy of the seeded world (walks change it: a case accepted, a campaign ended)."""
     engine = make_engine(url)
     failures: list[str] = []
     try:
@@ -370,7 +372,7 @@ async def _walks(url: str, walks: list[tuple[tuple[str, str] | None, Walk]], rng
         deps = make_deps(cfg, make_sessionmaker(engine), ManualClock(), Sealer(cfg.keyring),
                          platform_notes=platform_notes())
         dispatcher = make_dispatcher(deps)
-        for target, opening in walks:
+        for opening in walks:
             numbered = rng.random() < 0.3
             chats: dict[str | None, Chat] = {}
             for who, kind, value in opening:
@@ -389,8 +391,6 @@ async def _walks(url: str, walks: list[tuple[tuple[str, str] | None, Walk]], rng
                     await _send(c, data, True, failures, who)
                 else:
                     await _send(c, value, kind == "button", failures, who)
-            if target is not None and (arrived := await _state(deps, c)) != target:
-                failures.append(f"the walk to {target} stopped at {arrived}: {[h.text[:60] for h in c.history[-2:]]}")
             for _ in range(16):
                 here = await _state(deps, c)
                 if here is None:
@@ -479,7 +479,7 @@ def test_every_step_of_every_conversation_takes_hostile_input_without_the_generi
     # Then seeded random walks from every entry, for what a chain of good and bad inputs does.
     batch, i = len(world.entries), 0
     for _round in range(ROUNDS):
-        walks_ = [(None, world.starts[(i + k) % len(world.starts)]) for k in range(batch)]
+        walks_ = [world.starts[(i + k) % len(world.starts)] for k in range(batch)]
         i += batch
         failures += asyncio.run(_walks(_copy(templates, seeded), walks_, rng, seen, hostile_at))
     assert failures == [], failures[:10]
