@@ -302,7 +302,7 @@ def junk(rng: random.Random) -> str:
 def hostile(rng: random.Random, files: bool) -> list[tuple[str, object]]:
     """Several hostile inputs for one step: typed junk, forged buttons, a value on the step's own
     token, and files (every hostile file where the step takes files, one elsewhere)."""
-    out: list[tuple[str, object]] = [("text", t) for t in rng.sample(NASTY, 3)] + [("text", junk(rng))]
+    out: list[tuple[str, object]] = [("text", t) for t in [*rng.sample(NASTY, 3), junk(rng)]]
     out += [("button", rng.choice(FORGED)), ("token", None)]
     out += [("file", f) for f in (FILES if files else [rng.choice(FILES)])]
     rng.shuffle(out)
@@ -498,3 +498,16 @@ def test_every_step_of_every_conversation_takes_hostile_input_without_the_generi
           f"{sorted(hostile_at.items(), key=lambda kv: kv[1])[:6]}")
     assert sorted(all_steps() - set(walks)) == []
     assert sorted(s for s in all_steps() if hostile_at.get(s, 0) < 7) == []
+
+
+def test_a_step_without_a_known_way_in_fails_the_fuzzing() -> None:
+    world = World("unused")
+    world.openings = {("campaign_rate", "scores"): [("sup1", "text", "/campaign_rate X 1")]}
+    world.advance = {("campaign_rate", "scores"): {"done": [("text", "4 5 4")]}}
+    walks, missing = paths(world)
+    assert set(walks) == {("campaign_rate", "scores")}
+    assert "campaign_rate: no edge scores -> done in the table" in missing
+    assert "campaign_rate: no known input reaches note" in missing
+    assert "report: no opening for the entry about" in missing
+    world.advance = {("campaign_rate", "scores"): {"note": [("text", "4 5 4")]}}
+    assert paths(world)[0][("campaign_rate", "note")][-1] == ("sup1", "text", "4 5 4")
