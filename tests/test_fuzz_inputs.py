@@ -34,7 +34,14 @@ PDF = tiny_pdf("fuzz")
 FILES = [make_file(b"", filename=""), make_file(b"%PDF-1.4 not really"), make_file(PDF, filename="a\x00b\ud800.pdf"),
          make_file(PDF, filename="x" * 1000 + ".pdf", content_type=""), make_file(PDF, size=10**12),
          make_file(b"not a jpeg", filename="IMG.jpg", content_type="image/jpeg", kind="photo"),
-         InboundFile(filename="big.pdf", content_type="application/pdf", size=10**10, data=None)]
+         InboundFile(filename="big.pdf", content_type="application/pdf", size=10**10, data=None),
+         make_file(PDF, filename="../../{0}{n}%s\u202egpj.pdf"), make_file(b"MZ\x90\x00", filename="a.exe",
+                                                                       content_type="application/x-msdownload"),
+         make_file(b"\x89PNG\r\n\x1a\n", filename="", content_type="image/png", kind="photo"),
+         make_file(b"OggS", filename="voice.ogg", content_type="audio/ogg", kind="voice"),
+         make_file(PDF, filename="video.mp4", content_type="video/mp4", kind="video"),
+         make_file(b"PK\x03\x04", filename="a.docx", content_type="application/vnd.openxmlformats-officedocument"
+                   ".wordprocessingml.document"), make_file(PDF, size=-1, filename="neg.pdf")]
 COMMANDS = ["/start", "/help", "/report", "/check", "/cancel", "/new", "/intake", "/my", "/status", "/stats",
             "/lang", "/bindings", "/unbind"]
 
