@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, func, not_, or_, select, union
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, exists, func, not_, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import replacement_traverse
@@ -172,52 +172,38 @@ class _Shape:
         return {"case_id": case.id, "unit_id": case.unit_id, "region_id": case.region_id}
 
 
-@functools.cache
 def _case_units(shape: _Shape) -> Any:
-    """Every unit the case is or was about (:func:`handlers.access.case_unit_ids`), as a named
-    subquery (a CTE) that the reasons share: planned and run once, not once per reason."""
+    """Every unit the case is or was about (:func:`handlers.access.case_unit_ids`), as a subquery."""
     earlier = select(CaseUnit.unit_id).where(CaseUnit.case_id == bindparam("case_id", type_=Integer))
-    units = union(earlier, select(bindparam("unit_id", type_=Integer))) if shape.unit else earlier
-    return select(units.cte("case_unit_ids").c.unit_id)
+    return union(earlier, select(bindparam("unit_id", type_=Integer))) if shape.unit else earlier
 
 
 @functools.cache
-def _people() -> Any:
-    """The group's active people, as a CTE the candidates statement reads three times (the rows,
-    their roles, their workload): the group is looked up once."""
-    return (select(Staff.id, Staff.login, Staff.name, Staff.office_id, Staff.home_region_id)
-            .join(Office, Office.id == Staff.office_id)
-            .where(Office.joint_group_id == bindparam("group_id", type_=Integer), Staff.active.is_(True))
-            .cte("group_people"))
-
-
-@functools.cache
-def _reason_columns(shape: _Shape, of_group: bool = False) -> tuple[list[str], list[str], list[ColumnElement[Any]]]:
+def _reason_columns(shape: _Shape) -> tuple[list[str], list[str], list[ColumnElement[Any]]]:
     """The codes :func:`handlers.access.conflict_reasons` finds before the named people (head),
     those after them (tail: a declaration on this case, then rotation), and a boolean column for
-    each, over ``staff`` (or, ``of_group``, over the group's people of :func:`_people`)."""
+    each, over ``Staff``."""
     units = _case_units(shape)
-    person = _people().c if of_group else Staff.__table__.c
-    stationed = and_(person.office_id.is_not(None), person.office_id.in_(
+    stationed = and_(Staff.office_id.is_not(None), Staff.office_id.in_(
         select(office_units.c.office_id).where(office_units.c.unit_id.in_(units))))
-    formerly = and_(not_(stationed), person.id.in_(
+    formerly = and_(not_(stationed), Staff.id.in_(
         select(StaffOfficeSpell.staff_id)
         .join(office_units, office_units.c.office_id == StaffOfficeSpell.office_id)
         .where(StaffOfficeSpell.until.is_not(None), office_units.c.unit_id.in_(units))))
-    declared = person.id.in_(select(ConflictDeclaration.staff_id).where(
+    declared = Staff.id.in_(select(ConflictDeclaration.staff_id).where(
         ConflictDeclaration.unit_id.in_(units), conflict_in_force()))
     head: list[tuple[str, ColumnElement[Any]]] = [
         ("stationed", stationed), ("formerly_stationed", formerly), ("declared_unit", declared)]
     if shape.cross:
-        home: ColumnElement[bool] = person.home_region_id.in_(select(Unit.region_id).where(Unit.id.in_(units)))
+        home: ColumnElement[bool] = Staff.home_region_id.in_(select(Unit.region_id).where(Unit.id.in_(units)))
         if shape.region:
-            home = or_(home, person.home_region_id == bindparam("region_id", type_=Integer))
+            home = or_(home, Staff.home_region_id == bindparam("region_id", type_=Integer))
         head.append(("home_region", home))
-    tail: list[tuple[str, ColumnElement[Any]]] = [("declared_case", person.id.in_(
+    tail: list[tuple[str, ColumnElement[Any]]] = [("declared_case", Staff.id.in_(
         select(ConflictDeclaration.staff_id).where(ConflictDeclaration.case_id == bindparam("case_id", type_=Integer),
                                                    conflict_in_force())))]
     if shape.rotation:
-        tail.append(("rotation", person.id.in_(
+        tail.append(("rotation", Staff.id.in_(
             _recent_members(bindparam("unit_id", type_=Integer), bindparam("since", type_=UTCDateTime())))))
     return [c for c, _ in head], [c for c, _ in tail], [e for _, e in head + tail]
 
@@ -259,29 +245,27 @@ def _names_statement() -> Select[tuple[int, str | None]]:
 def _candidates_statement(shape: _Shape) -> Select[Any]:
     """The group's active field officers and leads in id order: id, login, name, office, lead?,
     open workload, and the reasons (a bit each, in the order of :func:`_reason_columns`)."""
-    people = _people()
-    # Roles and workload of the group's people only, each grouped once and joined: a count
-    # correlated to each row gets a plan on PostgreSQL that scans every open assignment once per
-    # candidate.
-    roles = (select(StaffRole.staff_id, func.max(case((StaffRole.role == Role.lead.value, 1), else_=0)).label("lead"))
-             .join(people, people.c.id == StaffRole.staff_id)
-             .where(StaffRole.role.in_((Role.field.value, Role.lead.value)))
-             .group_by(StaffRole.staff_id).subquery("roles"))
+    role = exists().where(StaffRole.staff_id == Staff.id)
+    # Workload of the group's people only, grouped once and joined: a count correlated to each
+    # row gets a plan on PostgreSQL that scans every open assignment once per candidate.
     load = (select(AssignmentMember.staff_id, func.count().label("n"))
-            .join(people, people.c.id == AssignmentMember.staff_id)
             .join(Assignment, Assignment.id == AssignmentMember.assignment_id)
             .join(Case, Case.id == Assignment.case_id)
-            .where(AssignmentMember.left_at.is_(None), Assignment.status == "confirmed", Case.state.not_in(CLOSED))
+            .where(AssignmentMember.staff_id.in_(_group_people()), AssignmentMember.left_at.is_(None),
+                   Assignment.status == "confirmed", Case.state.not_in(CLOSED))
             .group_by(AssignmentMember.staff_id).subquery("load"))
     # The reasons as one integer, a bit each (see _Reasons.flags): most candidates have none, and
     # a zero is all Python then looks at.
-    bits = [case((column, 1 << i), else_=0) for i, column in enumerate(_reason_columns(shape, of_group=True)[2])]
+    bits = [case((column, 1 << i), else_=0) for i, column in enumerate(_reason_columns(shape)[2])]
     return _constants_inline(
-        select(people.c.id, people.c.login, people.c.name, people.c.office_id, roles.c.lead,
-               func.coalesce(load.c.n, 0), functools.reduce(operator.add, bits).label("reasons"))
-        .join(roles, roles.c.staff_id == people.c.id)
-        .outerjoin(load, load.c.staff_id == people.c.id)
-        .order_by(people.c.id))
+        select(Staff.id, Staff.login, Staff.name, Staff.office_id,
+               role.where(StaffRole.role == Role.lead.value), func.coalesce(load.c.n, 0),
+               functools.reduce(operator.add, bits).label("reasons"))
+        .join(Office, Office.id == Staff.office_id)
+        .outerjoin(load, load.c.staff_id == Staff.id)
+        .where(Office.joint_group_id == bindparam("group_id", type_=Integer), Staff.active.is_(True),
+               role.where(StaffRole.role.in_((Role.field.value, Role.lead.value))))
+        .order_by(Staff.id))
 
 
 class _Reasons:
