@@ -137,6 +137,8 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
             cur.execute("PRAGMA busy_timeout=5000")
             # Deleted rows are overwritten with zeros, not left in free space for a forensic reader.
             cur.execute("PRAGMA secure_delete=ON")
+            # 32 MiB of page cache a connection, not 2: it only fills as pages are read.
+            cur.execute("PRAGMA cache_size=-32768")
             cur.close()
 
     return engine

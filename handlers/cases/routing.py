@@ -8,13 +8,14 @@ Local staff (the stationed office's own people) may be added only as liaisons.
 from __future__ import annotations
 
 import functools
+import operator
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, exists, func, not_, or_, select, union
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, exists, func, not_, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import replacement_traverse
@@ -243,7 +244,7 @@ def _names_statement() -> Select[tuple[int, str | None]]:
 @functools.cache
 def _candidates_statement(shape: _Shape) -> Select[Any]:
     """The group's active field officers and leads in id order: id, login, name, office, lead?,
-    open workload, then a column per reason."""
+    open workload, and the reasons (a bit each, in the order of :func:`_reason_columns`)."""
     role = exists().where(StaffRole.staff_id == Staff.id)
     # Workload of the group's people only, grouped once and joined: a count correlated to each
     # row gets a plan on PostgreSQL that scans every open assignment once per candidate.
@@ -253,9 +254,13 @@ def _candidates_statement(shape: _Shape) -> Select[Any]:
             .where(AssignmentMember.staff_id.in_(_group_people()), AssignmentMember.left_at.is_(None),
                    Assignment.status == "confirmed", Case.state.not_in(CLOSED))
             .group_by(AssignmentMember.staff_id).subquery("load"))
+    # The reasons as one integer, a bit each (see _Reasons.flags): most candidates have none, and
+    # a zero is all Python then looks at.
+    bits = [case((column, 1 << i), else_=0) for i, column in enumerate(_reason_columns(shape)[2])]
     return _constants_inline(
         select(Staff.id, Staff.login, Staff.name, Staff.office_id,
-               role.where(StaffRole.role == Role.lead.value), func.coalesce(load.c.n, 0), *_reason_columns(shape)[2])
+               role.where(StaffRole.role == Role.lead.value), func.coalesce(load.c.n, 0),
+               functools.reduce(operator.add, bits).label("reasons"))
         .join(Office, Office.id == Staff.office_id)
         .outerjoin(load, load.c.staff_id == Staff.id)
         .where(Office.joint_group_id == bindparam("group_id", type_=Integer), Staff.active.is_(True),
@@ -270,7 +275,12 @@ class _Reasons:
     def __init__(self, shape: _Shape, people: str | None, names: dict[int, list[str]]) -> None:
         self.head, self.tail, _ = _reason_columns(shape)
         self.split = len(self.head)
+        self.bits = range(len(self.head) + len(self.tail))
         self.people, self.names = people, names
+
+    def flags(self, mask: int) -> list[bool]:
+        """The reason columns of the candidates statement's one integer."""
+        return [bool(mask >> i & 1) for i in self.bits]
 
     def __call__(self, sid: int, name: str, flags: Sequence[Any]) -> list[str]:
         people = self.people
@@ -336,18 +346,19 @@ async def propose(uow: UnitOfWork, case: Case) -> Proposal:
     # thousands of people); flushed first, as the session's own execute would.
     await session.flush()
     conn = await session.connection()
-    rows = await conn.execute(_candidates_statement(shape), params)
+    rows = (await conn.execute(_candidates_statement(shape), params)).all()
     names = _declared_names(await conn.execute(_names_statement(), params)) if people else {}
     reasons = _Reasons(shape, people, names)
     proposal = Proposal(case.joint_group_id)
     # (load, id, lead?, office) of everyone without a conflict.
     eligible: list[tuple[int, int, bool, int | None]] = []
-    for sid, login, name, office_id, lead, n, *flags in rows:
-        why = reasons(sid, name, flags)
-        if why:
-            proposal.exclusions.append(Exclusion(sid, login, name, why))
-        else:
-            eligible.append((n, sid, bool(lead), office_id))
+    for sid, login, name, office_id, lead, n, mask in rows:
+        if mask or people:
+            why = reasons(sid, name, reasons.flags(mask))
+            if why:
+                proposal.exclusions.append(Exclusion(sid, login, name, why))
+                continue
+        eligible.append((n, sid, bool(lead), office_id))
     # Balanced by workload; ties broken by id so the proposal is reproducible.
     eligible.sort()
     lead_row = next((e for e in eligible if e[2]), None)
