@@ -10,15 +10,16 @@ checks access next does it, with the keys (:func:`settle`).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 
 from sqlalchemy import ForeignKey, delete, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, SessionTransaction, mapped_column
 
 from storage.base import Base
 from storage.crypto import Sealer
+from storage.db import insert_for
 from storage.models.cases import Case
 from storage.models.org import Staff
 from storage.models.tips import Tip
@@ -58,12 +59,9 @@ class Matcher:
         return out
 
 
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    bind = session.get_bind()
-    return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
-
-
-_SETTLED = "case_named_settled"
+# Transactions whose pending cases are already matched: settled once per transaction. The sync
+# session's transaction object lives exactly as long as the transaction (the async proxy may not).
+_SETTLED: weakref.WeakSet[SessionTransaction] = weakref.WeakSet()
 
 
 async def match_cases(session: AsyncSession, sealer: Sealer, case_ids: list[int]) -> None:
@@ -80,25 +78,27 @@ async def match_cases(session: AsyncSession, sealer: Sealer, case_ids: list[int]
     await session.execute(delete(CaseNamedStaff).where(CaseNamedStaff.case_id.in_(case_ids)))
     if rows:
         # Another instance may be settling the same cases at the same moment (PostgreSQL).
-        await session.execute(_insert(session)(CaseNamedStaff).values(rows).on_conflict_do_nothing())
+        await session.execute(insert_for(session, CaseNamedStaff).values(rows).on_conflict_do_nothing())
     await session.execute(delete(CaseNamedPending).where(CaseNamedPending.case_id.in_(case_ids)))
 
 
 async def settle(session: AsyncSession, sealer: Sealer) -> None:
     """Match the pending cases, if any: once per transaction, one indexed look-up when none are."""
-    txn = session.get_transaction()
-    if txn is not None and session.info.get(_SETTLED) is txn:
+    txn = session.sync_session.get_transaction()
+    if txn is not None and txn in _SETTLED:
         return
     ids = list((await session.scalars(select(CaseNamedPending.case_id).order_by(CaseNamedPending.case_id))).all())
     await match_cases(session, sealer, ids)
-    session.info[_SETTLED] = session.get_transaction()
+    if (txn := session.sync_session.get_transaction()) is not None:
+        _SETTLED.add(txn)
 
 
 async def rematch_all(session: AsyncSession) -> None:
     """Staff were added or renamed: every case whose tip names somebody is matched again (by the
     next access check, which holds the keys). Closed cases too: /case hides them as well."""
-    await session.execute(_insert(session)(CaseNamedPending).from_select(
+    await session.execute(insert_for(session, CaseNamedPending).from_select(
         ["case_id"], select(Case.id).join(Tip, Tip.id == Case.tip_id).where(
             Tip.people_enc.is_not(None),
             ~exists().where(CaseNamedPending.case_id == Case.id))).on_conflict_do_nothing())
-    session.info.pop(_SETTLED, None)
+    if (txn := session.sync_session.get_transaction()) is not None:
+        _SETTLED.discard(txn)
