@@ -9,6 +9,7 @@ from handlers.context import Context
 from handlers.i18n import N_
 
 NO_TEXT = N_("I did not receive any text. Please type it, or /cancel.")
+NO_REASON = N_("Please give a reason; it is recorded.")
 CHOOSE = N_("Please choose one of the buttons.")
 SKIP = "skip"
 # Full-width digits, as Chinese input methods type them, read as the digits they are.
@@ -38,11 +39,12 @@ def pressed_id(ctx: Context, prefix: str) -> int | None:
     return number_in(v[len(prefix):], digits=9) if v.startswith(prefix) else None
 
 
-def typed(ctx: Context) -> str | None:
-    """The text typed, stripped; nothing typed (a sticker, a button from an old message): asked again."""
+def typed(ctx: Context, again: str = NO_TEXT) -> str | None:
+    """The text typed, stripped; nothing typed (a sticker, a button from an old message): asked
+    again with ``again`` (a msgid, e.g. NO_REASON)."""
     text = (ctx.text or "").strip()
     if not text:
-        ctx.reply(ctx._(NO_TEXT))
+        ctx.reply(ctx._(again))
         return None
     return text
 

@@ -16,6 +16,7 @@ from handlers.cases.replies import INPUT_TTL, unit_buttons
 from handlers.context import Context
 from handlers.events import Button, Reply
 from handlers.i18n import N_, Gettext, labelled
+from handlers.inputs import NO_REASON, typed
 from handlers.router import Conversation, Step
 from handlers.uow import Render, UnitOfWork
 from storage.models import Case, ConflictDeclaration, Role, Staff, StaffRole, Unit
@@ -181,9 +182,7 @@ class Refuse(Conversation):
 
     async def on_reason(self, ctx: Context) -> None:
         _ = ctx._
-        reason = (ctx.text or "").strip()
-        if not reason:
-            ctx.reply(_("Please give a reason; it is recorded."))
+        if (reason := typed(ctx, NO_REASON)) is None:
             return
         staff = ctx.require_staff()
         decl_id = int(ctx.state.data["declaration"])
@@ -291,9 +290,7 @@ class Declare(Conversation):
 
     async def on_reason(self, ctx: Context) -> None:
         _ = ctx._
-        reason = (ctx.text or "").strip()
-        if not reason:
-            ctx.reply(_("Please give a reason; it is recorded."))
+        if (reason := typed(ctx, NO_REASON)) is None:
             return
         staff = ctx.require_staff()
         d = ctx.state.data

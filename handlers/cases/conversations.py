@@ -13,11 +13,12 @@ from sqlalchemy import select
 from handlers import inputs
 from handlers.access import Action, allowed, facts, people_text
 from handlers.cases import feedback, service
-from handlers.cases.replies import INPUT_TTL, NO_TEXT, act_on_case, illegal, load_visible, not_found, offer_units
+from handlers.cases.replies import INPUT_TTL, act_on_case, illegal, load_visible, not_found, offer_units
 from handlers.cases.routing import Proposal
 from handlers.cases.views import SOURCE_WORDS
 from handlers.context import Context
 from handlers.i18n import N_
+from handlers.inputs import NO_TEXT
 from handlers.lifecycle import IllegalTransition
 from handlers.router import Conversation, Step
 from storage.models import Case, CaseSource, MemberRole, Staff, Unit

@@ -12,6 +12,7 @@ from handlers.cases.views import STATE_WORDS, render_case
 from handlers.context import Context
 from handlers.events import Button
 from handlers.i18n import N_, labelled
+from handlers.inputs import NO_REASON
 from handlers.lifecycle import IllegalTransition
 from handlers.search import find_units
 from storage.models import Case, Office, Staff
@@ -21,8 +22,6 @@ Act = Callable[[Staff, Case], Awaitable[None]]
 INPUT_TTL = timedelta(hours=2)
 NOT_FOUND = N_("No case {ref} that you can see. Check the reference, or send /my for your cases.")
 NOT_FOUND_ANY = N_("No such case that you can see. Send /my for your cases.")
-NO_REASON = N_("Please give a reason; it is recorded.")
-NO_TEXT = N_("I did not receive any text. Please type it, or /cancel.")
 
 
 def not_found(ctx: Context, ref: str) -> None:
