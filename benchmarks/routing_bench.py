@@ -65,6 +65,7 @@ from storage.models import (
     office_units,
 )
 from storage.orgfile import import_org, load_org_file
+from tests.cases.test_routing_batched import pick_team
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
@@ -159,28 +160,7 @@ async def before(uow: UnitOfWork, case: Case) -> routing.Proposal:
             proposal.exclusions.append(routing.Exclusion(s.id, s.login, s.name, out))
         else:
             eligible.append(s)
-    eligible.sort(key=lambda s: (load[s.id], s.id))
-    leads = [s for s in eligible if Role.lead in s.roles]
-    if not leads or len(eligible) < 2:
-        proposal.problem = "no_team"
-        return proposal
-    lead = leads[0]
-    eligible = [s for s in eligible if s is not lead]
-    eligible.sort(key=lambda s: (load[s.id], Role.lead in s.roles, s.id))
-    team, offices = [lead], {lead.office_id}
-    for s in eligible:
-        if len(team) >= team_size:
-            break
-        if s not in team and s.office_id not in offices:
-            team.append(s)
-            offices.add(s.office_id)
-    for s in eligible:
-        if len(team) >= team_size:
-            break
-        if s not in team:
-            team.append(s)
-    proposal.lead_id, proposal.member_ids = lead.id, [s.id for s in team[1:]]
-    return proposal
+    return pick_team(proposal, eligible, load, team_size)
 
 
 async def floor(uow: UnitOfWork, case: Case) -> Any:

@@ -57,6 +57,12 @@ async def reference(uow, case: Case) -> routing.Proposal:  # type: ignore[no-unt
             proposal.exclusions.append(routing.Exclusion(s.id, s.login, s.name, reasons))
         else:
             eligible.append(s)
+    return pick_team(proposal, eligible, load, team_size)
+
+
+def pick_team(proposal: routing.Proposal, eligible: list, load: dict, team_size: int) -> routing.Proposal:  # type: ignore[type-arg]
+    """The team from the people without a conflict, as the replaced code chose it (also the
+    routing benchmark's "before")."""
     eligible.sort(key=lambda s: (load[s.id], s.id))
     leads = [s for s in eligible if Role.lead in s.roles]
     if not leads or len(eligible) < 2:
