@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from handlers.context import Actor, Context
@@ -93,6 +94,13 @@ class Conversation:
             ctx.reply(ctx._("Sorry, this conversation can no longer be continued. Please start again."))
             return
         await self.steps[step].handle(self, ctx)
+
+    async def open(self, ctx: Context, *, ttl: timedelta, data: dict[str, Any] | None = None,
+                   step: enum.Enum | None = None) -> None:
+        """Begin this conversation at ``step`` (``first`` by default) and ask its question."""
+        at = step or self.first
+        ctx.state.begin(self.name, self.Steps(at).value, ttl=ttl, data=data)
+        await self.ask(ctx, at)
 
     async def go(self, ctx: Context, step: enum.Enum) -> None:
         """Move to ``step`` and ask its question."""

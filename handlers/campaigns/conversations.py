@@ -41,8 +41,7 @@ class NewCampaign(Conversation):
     notes = ("A supervisor creates a campaign (/campaign_new). /cancel ends it from any state.",)
 
     async def start(self, ctx: Context) -> None:
-        ctx.state.begin(self.name, NW.title.value, ttl=TTL)
-        await self.ask(ctx, NW.title)
+        await self.open(ctx, ttl=TTL)
 
     async def ask_title(self, ctx: Context) -> None:
         ctx.reply(ctx._("Title of the campaign?"))
@@ -336,8 +335,7 @@ class Rate(Conversation):
     notes = ("Two-way evaluation: the host rates a subgroup, a subgroup lead rates the host.",)
 
     async def start(self, ctx: Context, c: Campaign, number: int, direction: str) -> None:
-        ctx.state.begin(self.name, RT.scores.value, ttl=TTL, data={"campaign_id": c.id, "n": number, "dir": direction})
-        await self.ask(ctx, RT.scores)
+        await self.open(ctx, ttl=TTL, data={"campaign_id": c.id, "n": number, "dir": direction})
 
     async def ask_scores(self, ctx: Context) -> None:
         ctx.reply(ctx._("Three scores from 1 to 5, separated by spaces: quality of problems found, working ability, "

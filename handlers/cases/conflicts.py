@@ -174,8 +174,7 @@ class Refuse(Conversation):
     notes = ("An administrator refuses a declared conflict, with the reason the declarant is told. /cancel ends it.",)
 
     async def start(self, ctx: Context, decl_id: int) -> None:
-        ctx.state.begin(self.name, RF.reason.value, ttl=INPUT_TTL, data={"declaration": decl_id})
-        await self.ask(ctx, RF.reason)
+        await self.open(ctx, ttl=INPUT_TTL, data={"declaration": decl_id})
 
     async def ask_reason(self, ctx: Context) -> None:
         ctx.reply(ctx._("Why does the declaration not stand? (one sentence; the person is told)"))
@@ -230,8 +229,7 @@ class Declare(Conversation):
             ctx.reply("\n".join([_("Your declared conflicts:")] + [
                 "  • " + labelled(_, _what(_, unit_name, d.person_name, None), _(STATUS_WORDS.get(d.status, d.status)))
                 for d, unit_name in mine]))
-        ctx.state.begin(self.name, CF.target.value, ttl=INPUT_TTL)
-        await self.ask(ctx, CF.target)
+        await self.open(ctx, ttl=INPUT_TTL)
 
     async def ask_target(self, ctx: Context) -> None:
         _ = ctx._

@@ -46,8 +46,7 @@ class CaseInput(Conversation):
     notes = ("Typed input for a case action. /cancel ends it from any state.",)
 
     async def start(self, ctx: Context, case: Case, step: CI) -> None:
-        ctx.state.begin(self.name, step.value, ttl=INPUT_TTL, data={"case_id": case.id})
-        await self.ask(ctx, step)
+        await self.open(ctx, ttl=INPUT_TTL, data={"case_id": case.id}, step=step)
 
     async def ask_forward_body(self, ctx: Context) -> None:
         ctx.reply(ctx._("Which body is it forwarded to?"))
@@ -306,8 +305,7 @@ class NewCase(Conversation):
     notes = ("Opening a case from another source (/new). /cancel ends it from any state.",)
 
     async def start(self, ctx: Context) -> None:
-        ctx.state.begin(self.name, NC.source.value, ttl=INPUT_TTL)
-        await self.ask(ctx, NC.source)
+        await self.open(ctx, ttl=INPUT_TTL)
 
     async def ask_source(self, ctx: Context) -> None:
         ctx.reply(ctx._("Where does the clue come from?"),
@@ -377,8 +375,7 @@ class Intake(Conversation):
              "another unit (a recorded action, checked on the old and the new unit).",)
 
     async def start(self, ctx: Context, case_id: int, *, change: bool = False) -> None:
-        ctx.state.begin(self.name, IN.unit.value, ttl=INPUT_TTL, data={"case_id": case_id, "change": change})
-        await self.ask(ctx, IN.unit)
+        await self.open(ctx, ttl=INPUT_TTL, data={"case_id": case_id, "change": change})
 
     async def ask_unit(self, ctx: Context) -> None:
         ctx.reply(ctx._("Which unit does it concern? Type part of its name."))

@@ -116,8 +116,7 @@ class AddMaterial(Conversation):
              "/cancel or Done ends it.")
 
     async def start(self, ctx: Context, case: Case) -> None:
-        ctx.state.begin(self.name, EV.material.value, ttl=INPUT_TTL, data={"case_id": case.id, "n": 0})
-        await self.ask(ctx, EV.material)
+        await self.open(ctx, ttl=INPUT_TTL, data={"case_id": case.id, "n": 0})
 
     async def ask_material(self, ctx: Context) -> None:
         ctx.reply(ctx._("Send files (photos or documents) or type notes for the case, one per message. "

@@ -173,8 +173,7 @@ class CaseRequestInput(Conversation):
     notes = ("Extension and suspension requests and their refusal. /cancel ends it from any state.",)
 
     async def start(self, ctx: Context, case: Case, step: RQ) -> None:
-        ctx.state.begin(self.name, step.value, ttl=INPUT_TTL, data={"case_id": case.id})
-        await self.ask(ctx, step)
+        await self.open(ctx, ttl=INPUT_TTL, data={"case_id": case.id}, step=step)
 
     async def ask_ext_days(self, ctx: Context) -> None:
         ctx.reply(ctx._("How many more working days are needed? (a number from 1 to {n})").format(n=MAX_EXTENSION_DAYS))

@@ -84,8 +84,7 @@ class Recuse(Conversation):
     notes = ("A team member steps aside from a case. /cancel ends it.",)
 
     async def start(self, ctx: Context, case: Case) -> None:
-        ctx.state.begin(self.name, RC.reason.value, ttl=INPUT_TTL, data={"case_id": case.id})
-        await self.ask(ctx, RC.reason)
+        await self.open(ctx, ttl=INPUT_TTL, data={"case_id": case.id})
 
     async def ask_reason(self, ctx: Context) -> None:
         ctx.reply(ctx._("Why do you need to step aside? (one sentence, recorded; the lead is told you left, not why)"))

@@ -213,8 +213,7 @@ class Transfer(Conversation):
     notes = ("提级 / 下转 with the reason recorded. /cancel ends it from any state.",)
 
     async def start(self, ctx: Context, case: Case, step: TR) -> None:
-        ctx.state.begin(self.name, step.value, ttl=INPUT_TTL, data={"case_id": case.id})
-        await self.ask(ctx, step)
+        await self.open(ctx, ttl=INPUT_TTL, data={"case_id": case.id}, step=step)
 
     async def ask_up_reason(self, ctx: Context) -> None:
         ctx.reply(ctx._("Why should the supervisors handle it? (one sentence, recorded)"))
