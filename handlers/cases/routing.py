@@ -15,7 +15,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, exists, func, not_, or_, select, union
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    join,
+    not_,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import replacement_traverse
@@ -39,6 +53,7 @@ from storage.models import (
     conflict_in_force,
     office_units,
 )
+from storage.models import named as named_staff
 
 CLOSED = (CaseState.concluded.value, CaseState.feedback_given.value, CaseState.forwarded.value)
 
@@ -242,9 +257,37 @@ def _names_statement() -> Select[tuple[int, str | None]]:
 
 
 @functools.cache
-def _candidates_statement(shape: _Shape) -> Select[Any]:
+def _candidates_statement(shape: _Shape, grouped: bool) -> Select[Any]:
     """The group's active field officers and leads in id order: id, login, name, office, lead?,
-    open workload, and the reasons (a bit each, in the order of :func:`_reason_columns`)."""
+    open workload, the reasons (a bit each, in the order of :func:`_reason_columns`), and whether
+    any case waits for its named staff to be matched (:func:`storage.models.named.any_pending`).
+
+    ``grouped`` (PostgreSQL): one pass over the group, its people joined to their roles and to
+    their open assignments and grouped by person, so that nothing outside the group is hashed
+    (a role filter over every staff member, the group's people found a second time for the
+    workload). SQLite, which probes an index per row either way, is quicker without the grouping:
+    the roles as EXISTS, the workload grouped apart and joined."""
+    # The reasons as one integer, a bit each (see _Reasons.flags): most candidates have none, and
+    # a zero is all Python then looks at. They depend on the person only (grouped by its key).
+    bits = [case((column, 1 << i), else_=0) for i, column in enumerate(_reason_columns(shape)[2])]
+    reasons = functools.reduce(operator.add, bits).label("reasons")
+    pending = named_staff.any_pending().label("pending")
+    in_group = (Office.joint_group_id == bindparam("group_id", type_=Integer), Staff.active.is_(True))
+    if grouped:
+        open_assignments = (
+            join(AssignmentMember, Assignment, and_(Assignment.id == AssignmentMember.assignment_id,
+                                                    Assignment.status == "confirmed"))
+            .join(Case, and_(Case.id == Assignment.case_id, Case.state.not_in(CLOSED))))
+        # A person holding both roles meets each of their assignments twice: hence DISTINCT.
+        return _constants_inline(
+            select(Staff.id, Staff.login, Staff.name, Staff.office_id,
+                   func.max(case((StaffRole.role == Role.lead.value, 1), else_=0)),
+                   func.count(AssignmentMember.id.distinct()), reasons, pending)
+            .join(Office, Office.id == Staff.office_id)
+            .join(StaffRole, and_(StaffRole.staff_id == Staff.id,
+                                  StaffRole.role.in_((Role.field.value, Role.lead.value))))
+            .outerjoin(open_assignments, and_(AssignmentMember.staff_id == Staff.id, AssignmentMember.left_at.is_(None)))
+            .where(*in_group).group_by(Staff.id).order_by(Staff.id))
     role = exists().where(StaffRole.staff_id == Staff.id)
     # Workload of the group's people only, grouped once and joined: a count correlated to each
     # row gets a plan on PostgreSQL that scans every open assignment once per candidate.
@@ -254,17 +297,12 @@ def _candidates_statement(shape: _Shape) -> Select[Any]:
             .where(AssignmentMember.staff_id.in_(_group_people()), AssignmentMember.left_at.is_(None),
                    Assignment.status == "confirmed", Case.state.not_in(CLOSED))
             .group_by(AssignmentMember.staff_id).subquery("load"))
-    # The reasons as one integer, a bit each (see _Reasons.flags): most candidates have none, and
-    # a zero is all Python then looks at.
-    bits = [case((column, 1 << i), else_=0) for i, column in enumerate(_reason_columns(shape)[2])]
     return _constants_inline(
         select(Staff.id, Staff.login, Staff.name, Staff.office_id,
-               role.where(StaffRole.role == Role.lead.value), func.coalesce(load.c.n, 0),
-               functools.reduce(operator.add, bits).label("reasons"))
+               role.where(StaffRole.role == Role.lead.value), func.coalesce(load.c.n, 0), reasons, pending)
         .join(Office, Office.id == Staff.office_id)
         .outerjoin(load, load.c.staff_id == Staff.id)
-        .where(Office.joint_group_id == bindparam("group_id", type_=Integer), Staff.active.is_(True),
-               role.where(StaffRole.role.in_((Role.field.value, Role.lead.value))))
+        .where(*in_group, role.where(StaffRole.role.in_((Role.field.value, Role.lead.value))))
         .order_by(Staff.id))
 
 
@@ -294,6 +332,13 @@ class _Reasons:
                 out.append("named_in_report")
         out += [code for code, on in zip(self.tail, flags[self.split:], strict=False) if on]
         return out
+
+
+@functools.cache
+def _mask_codes(shape: _Shape, mask: int) -> tuple[str, ...]:
+    """The codes of a reasons integer when the report names nobody (they depend on it alone)."""
+    codes = _Reasons(shape, None, {})
+    return tuple(codes(0, "", codes.flags(mask)))
 
 
 def _declared_names(rows: Any) -> dict[int, list[str]]:
@@ -339,25 +384,33 @@ async def propose(uow: UnitOfWork, case: Case) -> Proposal:
     if case.joint_group_id is None:
         return Proposal(None, problem="no_group")
     session, team_size = uow.session, uow.config.team_size
-    people = await people_text(session, uow.sealer, case)
     shape = _Shape.of(case, uow.config.rotation_months)
     params = {**_Shape.params(case), "group_id": case.joint_group_id, "since": _rotation_since(uow)}
     # Plain rows through the connection, not entities through the session (a group may have
     # thousands of people); flushed first, as the session's own execute would.
     await session.flush()
     conn = await session.connection()
-    rows = (await conn.execute(_candidates_statement(shape), params)).all()
+    grouped = conn.dialect.name == "postgresql"
+    rows = (await conn.execute(_candidates_statement(shape, grouped), params)).all()
+    # The statement does not read who the report names (the people text is compared below), so
+    # the named staff are settled after it, told by its last column whether anything waits.
+    await named_staff.settle(session, uow.sealer, pending=bool(rows[0][-1]) if rows else None)
+    people = await people_text(session, uow.sealer, case)
     names = _declared_names(await conn.execute(_names_statement(), params)) if people else {}
     reasons = _Reasons(shape, people, names)
     proposal = Proposal(case.joint_group_id)
     # (load, id, lead?, office) of everyone without a conflict.
     eligible: list[tuple[int, int, bool, int | None]] = []
-    for sid, login, name, office_id, lead, n, mask in rows:
-        if mask or people:
+    for sid, login, name, office_id, lead, n, mask, _ in rows:
+        if people:
             why = reasons(sid, name, reasons.flags(mask))
-            if why:
-                proposal.exclusions.append(Exclusion(sid, login, name, why))
-                continue
+        elif mask:
+            why = list(_mask_codes(shape, mask))  # the same few masks recur: worked out once
+        else:
+            why = []
+        if why:
+            proposal.exclusions.append(Exclusion(sid, login, name, why))
+            continue
         eligible.append((n, sid, bool(lead), office_id))
     # Balanced by workload; ties broken by id so the proposal is reproducible.
     eligible.sort()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterable
 
-from sqlalchemy import ForeignKey, delete, exists, select
+from sqlalchemy import Exists, ForeignKey, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, SessionTransaction, mapped_column
 
@@ -82,10 +82,21 @@ async def match_cases(session: AsyncSession, sealer: Sealer, case_ids: list[int]
     await session.execute(delete(CaseNamedPending).where(CaseNamedPending.case_id.in_(case_ids)))
 
 
-async def settle(session: AsyncSession, sealer: Sealer) -> None:
-    """Match the pending cases, if any: once per transaction, one indexed look-up when none are."""
+def any_pending() -> Exists:
+    """Whether any case waits to be matched: a column a caller's own statement can carry (the
+    database evaluates it once), so that :func:`settle` need not look in a round trip of its own."""
+    return exists().where(CaseNamedPending.case_id.is_not(None))
+
+
+async def settle(session: AsyncSession, sealer: Sealer, *, pending: bool | None = None) -> None:
+    """Match the pending cases, if any: once per transaction, one indexed look-up when none are.
+    ``pending`` is :func:`any_pending` as a statement of this transaction just read it: when it
+    is false, there is nothing to look for."""
     txn = session.sync_session.get_transaction()
     if txn is not None and txn in _SETTLED:
+        return
+    if pending is False and txn is not None:
+        _SETTLED.add(txn)
         return
     ids = list((await session.scalars(select(CaseNamedPending.case_id).order_by(CaseNamedPending.case_id))).all())
     await match_cases(session, sealer, ids)

@@ -232,3 +232,59 @@ async def test_a_proposal_takes_the_same_statements_however_large_the_group(deps
         uow.session.add_all([Staff(login=f"more{i}", name=f"More{i}", office_id=office, active=True,
                                    role_rows=[StaffRole(role=Role.field.value)]) for i in range(200)])
     assert await statements() == [1, 3]
+
+
+async def test_a_proposal_looks_for_cases_to_match_again_within_its_own_statement(deps: Deps) -> None:
+    """The first proposal of a transaction is one statement when no case waits for its named
+    staff to be matched again; when one does (an import renamed someone), the proposal still
+    matches it, as every access check does."""
+    from sqlalchemy import delete, event
+
+    from storage.models import CaseNamedPending, CaseNamedStaff
+
+    async with deps.begin() as uow:
+        s = uow.session
+        unit = await s.scalar(select(Unit).join(Unit.offices).where(Office.joint_group_id.is_not(None)).limit(1))
+        named = await s.scalar(select(Staff).where(Staff.name.is_not(None)).order_by(Staff.id).limit(1))
+        key_id, people_enc = uow.sealer.seal_text(f"{named.name}等人")
+        tip = Tip(anonymous=True, receipt_hash="h-pending", unit_id=unit.id, key_id=key_id, people_enc=people_enc,
+                  body_enc=people_enc, created_at=NOW)
+        s.add(tip)
+        await s.flush()
+        named_case = Case(reference="P-1", source="inspection_handover", state="accepted", unit_id=unit.id,
+                          tip_id=tip.id, created_at=NOW, updated_at=NOW)
+        case = Case(reference="P-2", source="inspection_handover", state="accepted", unit_id=unit.id,
+                    created_at=NOW, updated_at=NOW)
+        for c in (named_case, case):
+            await routing.route(uow, c)
+            s.add(c)
+        await s.flush()
+        await match_named(s, uow.sealer, named_case)
+        ids = named_case.id, case.id
+
+    async def propose() -> int:
+        async with deps.begin() as uow:
+            engine = uow.session.bind.sync_engine if uow.session.bind is not None else None
+            assert engine is not None
+            seen: list[str] = []
+
+            def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+                seen.append(statement)
+
+            c = await uow.session.get(Case, ids[1])
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                assert (await routing.propose(uow, c)).lead_id is not None
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+            return len(seen)
+
+    assert await propose() == 1
+    async with deps.begin() as uow:  # as an import leaves it
+        await uow.session.execute(delete(CaseNamedStaff).where(CaseNamedStaff.case_id == ids[0]))
+        uow.session.add(CaseNamedPending(case_id=ids[0]))
+    assert await propose() > 1
+    async with deps.begin() as uow:
+        assert not (await uow.session.scalars(select(CaseNamedPending.case_id))).all()
+        assert (await uow.session.scalars(select(CaseNamedStaff.staff_id).where(
+            CaseNamedStaff.case_id == ids[0]))).all() == [named.id]
