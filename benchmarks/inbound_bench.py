@@ -391,19 +391,30 @@ async def profile(d: Driver, engine: AsyncEngine, args: argparse.Namespace, ids:
     import pstats
 
     from sqlalchemy import event
+    from sqlalchemy.engine.interfaces import CacheStats
 
     await asyncio.gather(*(d.walk(next(uids), ids) for _ in range(5)))  # warm-up
     await d.settle()
-    counts = {"statements": 0, "hops": 0, "commits": 0}
+    counts = {"statements": 0, "hops": 0, "commits": 0, "connects": 0, "compiled": 0}
+    uncached: dict[str, int] = {}
 
-    def on_execute(*_: Any) -> None:
+    def on_execute(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
         counts["statements"] += 1
+        if context is not None and context.compiled is not None and context.cache_hit is not CacheStats.CACHE_HIT:
+            # Compiled for this execution: its statement had no cache key or was new.
+            counts["compiled"] += 1
+            uncached[statement[:100]] = uncached.get(statement[:100], 0) + 1
 
     def on_commit(*_: Any) -> None:
         counts["commits"] += 1
 
     event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
     event.listen(engine.sync_engine, "commit", on_commit)
+
+    def on_connect(*_: Any) -> None:
+        counts["connects"] += 1
+
+    event.listen(engine.sync_engine, "connect", on_connect)
     hop_patch = None
     if engine.dialect.name == "sqlite":
         import aiosqlite.core
@@ -418,15 +429,19 @@ async def profile(d: Driver, engine: AsyncEngine, args: argparse.Namespace, ids:
         aiosqlite.core.SimpleQueue = type("CountingQueue", (aiosqlite.core.SimpleQueue,), {"put_nowait": put_nowait})
     prof = cProfile.Profile()
     n = args.users * len(WALK)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     prof.enable()
     await asyncio.gather(*(d.walk(next(uids), ids) for _ in range(args.users)))
     await d.settle()
     prof.disable()
-    elapsed = time.perf_counter() - t0
-    print(f"{n} updates in {elapsed:.1f} s; per update: {counts['statements'] / n:.1f} statements, "
-          f"{counts['commits'] / n:.1f} commits" + (f", {counts['hops'] / n:.1f} thread hops" if hop_patch else "")
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    print(f"{n} updates in {elapsed:.1f} s ({cpu / n * 1000:.1f} ms CPU each, profiled); per update: "
+          f"{counts['statements'] / n:.1f} statements, {counts['commits'] / n:.1f} commits, "
+          f"{counts['compiled'] / n:.2f} compiled (not from the cache), {counts['connects'] / n:.2f} new connections"
+          + (f", {counts['hops'] / n:.1f} thread hops" if hop_patch else "")
           + " (inbox, dispatcher and every other transaction included)")
+    for stmt, k in sorted(uncached.items(), key=lambda kv: -kv[1])[:10]:
+        print(f"  compiled {k} times: {stmt}")
     prof.dump_stats(args.profile)
     pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
     pstats.Stats(prof).sort_stats("tottime").print_stats(30)
