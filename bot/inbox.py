@@ -26,10 +26,13 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, event, func, insert, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.tasks import cancel_quietly
@@ -51,9 +54,41 @@ STOP_GRACE_SECONDS = 10.0
 # The two statements of every post, built once (a statement built per call costs more CPU than
 # it takes to run) and run on a plain connection, without an ORM session: one INSERT … RETURNING
 # on every webhook request, one DELETE when its work is done.
-_TABLE = InboxItem.__table__
+_TABLE = cast(Table, InboxItem.__table__)
 _STORE = insert(_TABLE).returning(_TABLE.c.id)
 _DONE = delete(_TABLE).where(_TABLE.c.id == bindparam("item_id"))
+
+
+@dataclass
+class _Working:
+    """The row whose work runs in this context (``Inbox._work``), and whether it is gone."""
+
+    item_id: int
+    deleted: bool = False
+
+
+_WORKING: ContextVar[_Working | None] = ContextVar("lianzu_inbox_row", default=None)
+
+
+async def delete_with(session: AsyncSession) -> None:
+    """Called by the work of a stored post: delete its row in ``session``'s transaction, so the
+    work and the end of the row commit together, one write transaction instead of two (the
+    separate DELETE waited for SQLite's one writer like any other). If that transaction does not
+    commit, the inbox deletes the row after the work or keeps it for another try, as always.
+    Outside an inbox's work: nothing."""
+    working = _WORKING.get()
+    if working is None or working.deleted:
+        return
+    await session.execute(_DONE, {"item_id": working.item_id})
+
+    def committed(_session: Any) -> None:
+        working.deleted = True
+
+    event.listen(session.sync_session, "after_commit", committed, once=True)
+
+
+def _first(result: CursorResult[Any]) -> Any:
+    return result.scalar() if result.returns_rows else None
 
 
 class StoreFailed(Exception):
@@ -117,6 +152,8 @@ class Inbox:
 
     async def _work(self, item_id: int, payload: dict[str, Any]) -> None:
         self._held.add(item_id)
+        working = _Working(item_id)
+        reset = _WORKING.set(working)
         try:
             assert self._process is not None, "Inbox.serve() was not called"
             try:
@@ -134,8 +171,10 @@ class Inbox:
                 return
             self._failed.discard(item_id)
             # Deleted whoever holds it now: the work is done, a second run would be de-duplicated.
-            await self._quietly(_DONE, {"item_id": item_id})
+            if not working.deleted:  # not already with the work's own transaction (delete_with)
+                await self._quietly(_DONE, {"item_id": item_id})
         finally:
+            _WORKING.reset(reset)
             self._held.discard(item_id)
             self._lost.discard(item_id)
 
@@ -143,11 +182,9 @@ class Inbox:
         """One statement in its own transaction; the first column of its first row, if any."""
         if self._engine is not None:
             async with self._engine.begin() as conn:
-                result = await conn.execute(statement, params)
-                return result.scalar() if result.returns_rows else None
+                return _first(await conn.execute(statement, params))
         async with self.sessionmaker() as s, s.begin():
-            result = await s.execute(statement, params)
-            return result.scalar() if result.returns_rows else None
+            return _first(cast(CursorResult[Any], await s.execute(statement, params)))
 
     async def _quietly(self, statement: Any, params: dict[str, Any] | None = None) -> bool:
         try:

@@ -10,8 +10,9 @@ import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, bindparam, delete, literal, select, update
+from sqlalchemy import Table, and_, bindparam, delete, literal, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,7 +55,7 @@ def valid_button_data(data: str) -> bool:
 # The statements of every update, built once: a statement built per call costs more CPU in
 # construction and cache-key generation than its execution (the key is kept on the object).
 # A re-delivery inserts nothing and gets no row back.
-_FIRST_TIME = insert_on_conflict(InboundSeen.__table__, index=("channel", "key"), returning=("key",))
+_FIRST_TIME = insert_on_conflict(cast(Table, InboundSeen.__table__), index=("channel", "key"), returning=("key",))
 # Who is writing, their chat's language preference and conversation state: one row, each part
 # NULL where there is none.
 _ONE = select(literal(1).label("one")).subquery()
@@ -103,6 +104,8 @@ class ReplyNotDelivered(Exception):
 MUST_ARRIVE_SECONDS = 4.0
 # How a channel sends one reply to the sender of the event being handled; raises if it could not.
 Deliver = Callable[[Reply], Awaitable[None]]
+# What the channel adds to the update's transaction (the end of its stored post: bot/inbox.py).
+Finish = Callable[[AsyncSession], Awaitable[None]]
 
 
 class Dispatcher:
@@ -134,12 +137,14 @@ class Dispatcher:
     # -- entry point -------------------------------------------------------------------
 
     async def handle(self, event: InboundEvent, *, deliver: Deliver | None = None,
-                     retry_later: bool = False) -> list[Reply]:
+                     retry_later: bool = False, finish: Finish | None = None) -> list[Reply]:
         """Route one event; returns the replies for the channel to send. With ``deliver`` (how the
         channel sends one reply, raising when it could not), a reply that must arrive is sent
         before the commit, and the replies up to it are not returned. When the database cannot be
         reached, a channel that keeps the event (``retry_later``: the inbox) gets
-        ``StorageUnavailable`` and tries again later; any other gets "send it again in a minute"."""
+        ``StorageUnavailable`` and tries again later; any other gets "send it again in a minute".
+        ``finish`` runs in the update's transaction (a re-delivery's too), right after the
+        de-duplication key, so what it writes commits or rolls back with the update."""
         cfg = self.deps.config
         event = self._cleaned(event)
         if event.chat_type == "group":
@@ -158,7 +163,10 @@ class Dispatcher:
             ]
         try:
             async with self._writer(), self.deps.begin() as uow:
-                if event.dedupe_key and not await self._first_time(uow.session, event):
+                first = not event.dedupe_key or await self._first_time(uow.session, event)
+                if finish is not None:
+                    await finish(uow.session)
+                if not first:
                     # Said, so that an update taken but never answered can be told from a lost one.
                     log.info("already handled (a re-delivery): not answered again", extra={"channel": event.channel})
                     return []

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import Sealer
@@ -20,7 +20,7 @@ from storage.db import insert_on_conflict
 from storage.models import ConversationState
 
 # Built once (see handlers/dispatcher.py): executed with the row's values as parameters.
-_TABLE = ConversationState.__table__
+_TABLE = cast(Table, ConversationState.__table__)
 _COLUMNS = tuple(c.name for c in _TABLE.columns if c.name != "key")
 # Two messages from one chat at once both start from "no row": the later one wins instead of
 # failing on the primary key.

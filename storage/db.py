@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.selectable import TextualSelect
 
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+POOL_SIZE = 15  # connections an engine holds at most
 
 
 def private_sqlite_file(url: str) -> None:
@@ -125,8 +126,15 @@ class _OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
 
 def make_engine(url: str, **kw: Any) -> AsyncEngine:
     private_sqlite_file(url)
-    if make_url(url).drivername == "sqlite+aiosqlite" and "module" not in kw:
+    u = make_url(url)
+    if u.drivername == "sqlite+aiosqlite" and "module" not in kw:
         kw["module"] = _OneHopDBAPI()
+    if "poolclass" not in kw and u.database not in (None, "", ":memory:"):
+        # As many connections kept as may be used at once (SQLAlchemy's default keeps 5 of 15):
+        # under load the other ten were opened and closed again all the time, each a new
+        # connection (on SQLite also a thread and its pragmas) for one statement or two.
+        kw.setdefault("pool_size", POOL_SIZE)
+        kw.setdefault("max_overflow", 0)
     engine = create_async_engine(url, **kw)
     if engine.dialect.name == "sqlite":
 
