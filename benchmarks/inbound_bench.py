@@ -487,17 +487,26 @@ async def profile(d: Driver, engine: AsyncEngine, args: argparse.Namespace, ids:
     counts = {"statements": 0, "hops": 0, "commits": 0, "connects": 0, "compiled": 0}
     uncached: dict[str, int] = {}
 
-    def on_execute(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+    took: dict[str, list[float]] = {}  # statement → seconds from sending it to its result
+
+    def on_execute(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+        conn.info["bench_sent"] = time.perf_counter()
         counts["statements"] += 1
         if context is not None and context.compiled is not None and context.cache_hit is not CacheStats.CACHE_HIT:
             # Compiled for this execution: its statement had no cache key or was new.
             counts["compiled"] += 1
             uncached[statement[:100]] = uncached.get(statement[:100], 0) + 1
 
+    def on_result(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent = conn.info.pop("bench_sent", None)
+        if sent is not None:
+            took.setdefault(statement.split("\n")[0][:60], []).append(time.perf_counter() - sent)
+
     def on_commit(*_: Any) -> None:
         counts["commits"] += 1
 
     event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+    event.listen(engine.sync_engine, "after_cursor_execute", on_result)
     event.listen(engine.sync_engine, "commit", on_commit)
 
     def on_connect(*_: Any) -> None:
@@ -530,6 +539,12 @@ async def profile(d: Driver, engine: AsyncEngine, args: argparse.Namespace, ids:
           + " (inbox, dispatcher and every other transaction included)")
     for stmt, k in sorted(uncached.items(), key=lambda kv: -kv[1])[:10]:
         print(f"  compiled {k} times: {stmt}")
+    # A statement that has to wait for SQLite's one writer (busy handler) stands out here.
+    print("statements, from sending to result (ms; the event loop's delay included):")
+    for stmt, xs in sorted(took.items(), key=lambda kv: -sum(kv[1]))[:10]:
+        xs.sort()
+        print(f"  {len(xs):5d} x median {statistics.median(xs) * 1000:6.2f}, p90 {xs[int(0.9 * (len(xs) - 1))] * 1000:6.2f}"
+              f"  {stmt}")
     prof.dump_stats(args.profile)
     pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
     pstats.Stats(prof).sort_stats("tottime").print_stats(30)
