@@ -16,9 +16,15 @@ updates per second.
 
 Every bot sits behind the product's webhook handler (``bot.telegram.webhook``): the update is
 stored sealed in the inbox, the webhook answers 200, then the update is worked and its inbox row
-deleted. An update counts as done when its work is done (its replies went out), not when the
-webhook answered. ``--echo-intake direct`` puts the echo bots behind a bare handler instead
-(worked, then answered; no inbox).
+deleted (the product and echo+commit: in the transaction of the work). An update counts as done
+when its work is done (its replies went out) and its inbox row is gone, not when the webhook
+answered. ``--echo-intake direct`` puts the echo bots behind a bare handler instead (worked, then
+answered; no inbox).
+
+Telegram's side (the webhook client posting updates, the Bot API stand-in taking the replies) runs
+in a process of its own by default, as Telegram's servers are not in the bot's process; the bots'
+process tells it over a local socket when each update is done. ``--load-side inprocess`` runs it
+in the bots' process and event loop instead (the earlier way; ``--profile`` always does).
 
 Latency mode (``--latency``): SENDERS people walk the wizard over and over for SECONDS, each
 sending the next update as soon as the previous one was done; p50, p95 and max of the time
@@ -26,6 +32,7 @@ from posting an update to the end of its work. Target: p95 <= 1 s with 50 sender
 
     .venv/bin/python -m benchmarks.inbound_bench [--users 200] [--repeat 3]
     .venv/bin/python -m benchmarks.inbound_bench --latency [--senders 50] [--seconds 60]
+    ... --load-side inprocess   (Telegram's side in the bots' process)
     ... --url postgresql+asyncpg://postgres@127.0.0.1/lianzu_bench   (a throwaway database
         named after it is created and dropped)
 
