@@ -16,9 +16,15 @@ updates per second.
 
 Every bot sits behind the product's webhook handler (``bot.telegram.webhook``): the update is
 stored sealed in the inbox, the webhook answers 200, then the update is worked and its inbox row
-deleted. An update counts as done when its work is done (its replies went out), not when the
-webhook answered. ``--echo-intake direct`` puts the echo bots behind a bare handler instead
-(worked, then answered; no inbox).
+deleted (the product and echo+commit: in the transaction of the work). An update counts as done
+when its work is done (its replies went out) and its inbox row is gone, not when the webhook
+answered. ``--echo-intake direct`` puts the echo bots behind a bare handler instead (worked, then
+answered; no inbox).
+
+Telegram's side (the webhook client posting updates, the Bot API stand-in taking the replies) runs
+in a process of its own by default, as Telegram's servers are not in the bot's process; the bots'
+process tells it over a local socket when each update is done. ``--load-side inprocess`` runs it
+in the bots' process and event loop instead (the earlier way; ``--profile`` always does).
 
 Latency mode (``--latency``): SENDERS people walk the wizard over and over for SECONDS, each
 sending the next update as soon as the previous one was done; p50, p95 and max of the time
@@ -26,6 +32,7 @@ from posting an update to the end of its work. Target: p95 <= 1 s with 50 sender
 
     .venv/bin/python -m benchmarks.inbound_bench [--users 200] [--repeat 3]
     .venv/bin/python -m benchmarks.inbound_bench --latency [--senders 50] [--seconds 60]
+    ... --load-side inprocess   (Telegram's side in the bots' process)
     ... --url postgresql+asyncpg://postgres@127.0.0.1/lianzu_bench   (a throwaway database
         named after it is created and dropped)
 
@@ -38,6 +45,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -60,7 +68,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import DEMO_ORG
-from bot.inbox import Inbox
+from bot.inbox import Inbox, delete_with
 from bot.telegram.service import TelegramService
 from bot.telegram.webhook import SECRET_HEADER, make_handler, make_processor
 from bot.web import WebServer
@@ -131,12 +139,12 @@ class StandIn(BotAPIStandIn):
         return mid, "x:none"  # an echo bot shows no keyboard: any press will do
 
 
-Process = Callable[[dict[str, Any]], Any]
+OnDone = Callable[[int], None]  # told an update_id once its work is done
 
 
 class Done:
-    """When each update's work ended (its replies sent), by update_id: the webhook answers
-    before the work when the update goes through the inbox."""
+    """The load side's view: when each update's work ended, by update_id (the webhook answers
+    before the work when the update goes through the inbox)."""
 
     def __init__(self) -> None:
         self.waiting: dict[int, asyncio.Future[None]] = {}
@@ -145,37 +153,48 @@ class Done:
         fut = self.waiting[update_id] = asyncio.get_running_loop().create_future()
         return fut
 
-    def wrap(self, process: Process) -> Process:
-        async def worked(payload: dict[str, Any]) -> None:
-            try:
-                await process(payload)
-            finally:
-                fut = self.waiting.pop(payload.get("update_id", -1), None)
-                if fut is not None and not fut.done():
-                    fut.set_result(None)
-        return worked
+    def finished(self, update_id: int) -> None:
+        fut = self.waiting.pop(update_id, None)
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+
+def tell_when_done(inbox: Inbox, on_done: OnDone) -> None:
+    """An update is done when its work is and its inbox row is deleted (part of its cost)."""
+    work = inbox._work
+
+    async def worked(item_id: int, payload: dict[str, Any]) -> None:
+        try:
+            await work(item_id, payload)
+        finally:
+            on_done(payload.get("update_id", -1))
+
+    inbox._work = worked  # type: ignore[method-assign]
 
 
 def intake(name: str, web_server: WebServer, bot: Bot, dp: AiogramDispatcher,
-           sessionmaker: async_sessionmaker[AsyncSession], sealer: Sealer, done: Done, how: str) -> Inbox | None:
+           sessionmaker: async_sessionmaker[AsyncSession], sealer: Sealer, on_done: OnDone, how: str) -> None:
     """The webhook route of an echo bot: the product's own handler and inbox, or a bare handler."""
     if how == "inbox":
         inbox = Inbox(name, sessionmaker, sealer, SystemClock())
-        inbox.serve(done.wrap(make_processor(dp, bot)))
+        inbox.serve(make_processor(dp, bot))
+        tell_when_done(inbox, on_done)
         web_server.add_route("POST", PATH, make_handler(bot, SECRET, inbox))
-        return inbox
-    worked = done.wrap(lambda payload: dp.feed_update(bot, Update.model_validate(payload, context={"bot": bot})))
+        return
 
     async def bare(request: web.Request) -> web.Response:
-        await worked(await request.json())
+        payload = await request.json()
+        try:
+            await dp.feed_update(bot, Update.model_validate(payload, context={"bot": bot}))
+        finally:
+            on_done(payload.get("update_id", -1))
         return web.json_response({})
 
     web_server.add_route("POST", PATH, bare)
-    return None
 
 
-def echo_bot(standin: StandIn, commit: AsyncEngine | None) -> tuple[Bot, AiogramDispatcher]:
-    bot = Bot(token=standin.token, session=AiohttpSession(api=TelegramAPIServer.from_base(standin.url)))
+def echo_bot(api_url: str, token: str, commit: AsyncEngine | None) -> tuple[Bot, AiogramDispatcher]:
+    bot = Bot(token=token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)))
     dp = AiogramDispatcher()
     router = Router()
     sessionmaker = make_sessionmaker(commit) if commit is not None else None
@@ -188,6 +207,7 @@ def echo_bot(standin: StandIn, commit: AsyncEngine | None) -> tuple[Bot, Aiogram
             return
         async with turn or contextlib.nullcontext(), sessionmaker() as s, s.begin():
             await s.execute(insert(echo_rows).values(chat=chat, text=content))
+            await delete_with(s)  # its inbox row ends with its commit, as the product's does
 
     @router.message()
     async def on_message(m: Message, bot: Bot) -> None:
@@ -207,10 +227,9 @@ def echo_bot(standin: StandIn, commit: AsyncEngine | None) -> tuple[Bot, Aiogram
 class Driver:
     """Posts updates to one bot's webhook as Telegram would, and times each answer."""
 
-    def __init__(self, http: aiohttp.ClientSession, port: int, standin: StandIn, done: Done,
-                 inbox: Inbox | None) -> None:
+    def __init__(self, http: aiohttp.ClientSession, port: int, standin: StandIn, done: Done) -> None:
         self.url = f"http://127.0.0.1:{port}{PATH}"
-        self.http, self.standin, self.done, self.inbox = http, standin, done, inbox
+        self.http, self.standin, self.done = http, standin, done
         self.latencies: list[float] = []
         self.failures = 0
 
@@ -229,11 +248,6 @@ class Driver:
             self.failures += 1
             return
         self.latencies.append(time.perf_counter() - t0)
-
-    async def settle(self) -> None:
-        """The inbox rows of finished work deleted (part of each update's cost)."""
-        if self.inbox is not None:
-            await self.inbox.drain()
 
     async def walk(self, uid: int, ids: itertools.count[int]) -> None:
         frm = user(uid)
@@ -278,48 +292,132 @@ async def bench(args: argparse.Namespace, url: str) -> None:
         await import_org(s, load_org_file(DEMO_ORG))
     async with engine.begin() as conn:
         await conn.run_sync(echo_rows.metadata.create_all)
+    await engine.dispose()
+    if args.load_side == "process" and not args.profile:
+        await with_load_process(args, url)
+        return
+    standin = StandIn()
+    await standin.start()
+    done = Done()
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(standin.stop)
+        ports, engine = await serve_bots(stack, args, url, standin.url, standin.token, done.finished)
+        if args.profile:
+            http = await stack.enter_async_context(http_client(args))
+            await profile(Driver(http, ports["product"], standin, done), engine, args, itertools.count(1),
+                          itertools.count(500_000_000))
+            return
+        await drive(args, ports, standin, done, make_url(url).get_backend_name())
+
+
+async def serve_bots(stack: AsyncExitStack, args: argparse.Namespace, url: str, api_url: str, token: str,
+                     on_done: OnDone) -> tuple[dict[str, int], AsyncEngine]:
+    """The three bots behind their webhooks (this process), talking to the Bot API at ``api_url``;
+    ``on_done`` is told each update_id once its work is done. Returns their ports and the engine."""
+    engine = make_engine(url)
+    stack.push_async_callback(engine.dispose)
     cfg = Config(database_url=url)
     sessionmaker = make_sessionmaker(engine)
     deps = make_deps(cfg, sessionmaker, SystemClock(), Sealer(cfg.keyring))
-    standin = StandIn()
-    await standin.start()
-    async with AsyncExitStack() as stack:
-        stack.push_async_callback(engine.dispose)
-        stack.push_async_callback(standin.stop)
-        servers: dict[str, WebServer] = {name: WebServer("127.0.0.1", 0) for name in ("product", "echo", "echo+commit")}
-        dones = {name: Done() for name in servers}
-        service = TelegramService(make_dispatcher(deps), token=standin.token, api_url=standin.url, mode="webhook",
-                                  web=servers["product"], webhook_url="https://x" + PATH, webhook_path=PATH,
-                                  webhook_secret=SECRET)
-        assert service.inbox is not None and service.inbox._process is not None
-        service.inbox.serve(dones["product"].wrap(service.inbox._process))
-        inboxes: dict[str, Inbox | None] = {"product": service.inbox}
-        bots = []
-        for name, commit in (("echo", None), ("echo+commit", engine)):
-            bot, dp = echo_bot(standin, commit)
-            bots.append(bot)
-            inboxes[name] = intake(name, servers[name], bot, dp, sessionmaker, deps.sealer, dones[name],
-                                   args.echo_intake)
-        for server in servers.values():
-            await server.start()
-            stack.push_async_callback(server.stop)
-        await service.start()
-        stack.push_async_callback(service.stop)
-        for b in bots:
-            stack.push_async_callback(b.session.close)
-        connector = aiohttp.TCPConnector(limit=args.connections)
-        http = await stack.enter_async_context(aiohttp.ClientSession(connector=connector))
-        drivers = {name: Driver(http, server.port, standin, dones[name], inboxes[name])
-                   for name, server in servers.items()}
+    servers: dict[str, WebServer] = {name: WebServer("127.0.0.1", 0) for name in ("product", "echo", "echo+commit")}
+    service = TelegramService(make_dispatcher(deps), token=token, api_url=api_url, mode="webhook",
+                              web=servers["product"], webhook_url="https://x" + PATH, webhook_path=PATH,
+                              webhook_secret=SECRET)
+    assert service.inbox is not None
+    tell_when_done(service.inbox, on_done)
+    bots = []
+    for name, commit in (("echo", None), ("echo+commit", engine)):
+        bot, dp = echo_bot(api_url, token, commit)
+        bots.append(bot)
+        intake(name, servers[name], bot, dp, sessionmaker, deps.sealer, on_done, args.echo_intake)
+    for server in servers.values():
+        await server.start()
+        stack.push_async_callback(server.stop)
+    await service.start()
+    stack.push_async_callback(service.stop)
+    for b in bots:
+        stack.push_async_callback(b.session.close)
+    return {name: server.port for name, server in servers.items()}, engine
+
+
+def http_client(args: argparse.Namespace) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.connections))
+
+
+async def drive(args: argparse.Namespace, ports: dict[str, int], standin: StandIn, done: Done, backend: str) -> None:
+    """The load side: Telegram posting updates to the bots' webhooks, in whichever process it runs."""
+    async with http_client(args) as http:
+        drivers = {name: Driver(http, port, standin, done) for name, port in ports.items()}
         ids = itertools.count(1)
         uids = itertools.count(500_000_000)
-        backend = make_url(url).get_backend_name()
-        if args.profile:
-            await profile(drivers["product"], engine, args, ids, uids)
-        elif args.latency:
+        if args.latency:
             await latency(drivers["product"], args, ids, uids, backend)
         else:
             await throughput(drivers, args, ids, uids, backend, standin)
+
+
+# -- the load side in a process of its own -------------------------------------------------
+# Telegram's servers are not in the bot's process: here the Bot API stand-in and the webhook
+# client run in a second process, so the bots' process spends its CPU on the bots alone. The
+# bots' process tells the load side over a local socket when each update's work is done.
+
+
+async def with_load_process(args: argparse.Namespace, url: str) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    here, there = ctx.Pipe()
+    proc = ctx.Process(target=load_process, args=(there, args, make_url(url).get_backend_name()), daemon=True)
+    proc.start()
+    try:
+        api_url, token = await asyncio.to_thread(here.recv)
+        writers: list[asyncio.StreamWriter] = []
+
+        async def connected(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            writers.append(w)
+
+        done_server = await asyncio.start_server(connected, "127.0.0.1", 0)
+        done_port = done_server.sockets[0].getsockname()[1]
+
+        def on_done(update_id: int) -> None:
+            for w in writers:
+                w.write(b"%d\n" % update_id)
+
+        async with AsyncExitStack() as stack:
+            ports, _engine = await serve_bots(stack, args, url, api_url, token, on_done)
+            here.send((ports, done_port))
+            await asyncio.to_thread(here.recv)  # the load side finished
+        done_server.close()
+    finally:
+        await asyncio.to_thread(proc.join, 30)
+        if proc.is_alive():
+            proc.kill()
+
+
+def load_process(conn: Any, args: argparse.Namespace, backend: str) -> None:
+    asyncio.run(load_side(conn, args, backend))
+
+
+async def load_side(conn: Any, args: argparse.Namespace, backend: str) -> None:
+    standin = StandIn()
+    await standin.start()
+    try:
+        conn.send((standin.url, standin.token))
+        ports, done_port = await asyncio.to_thread(conn.recv)
+        done = Done()
+        reader, writer = await asyncio.open_connection("127.0.0.1", done_port)
+
+        async def listen() -> None:
+            while line := await reader.readline():
+                done.finished(int(line))
+
+        listener = asyncio.create_task(listen())
+        try:
+            await drive(args, ports, standin, done, backend)
+        finally:
+            listener.cancel()
+            writer.close()
+    finally:
+        await standin.stop()
+        conn.send("finished")
 
 
 async def throughput(drivers: dict[str, Driver], args: argparse.Namespace, ids: itertools.count[int],
@@ -336,7 +434,6 @@ async def throughput(drivers: dict[str, Driver], args: argparse.Namespace, ids: 
             failures, answers, misses = d.failures, standin.answers, standin.misses
             t0 = time.perf_counter()
             await asyncio.gather(*(d.walk(next(uids), ids) for _ in range(args.users)))
-            await d.settle()
             elapsed = time.perf_counter() - t0
             rates[name].append(n / elapsed)
             answered = standin.answers - answers
@@ -391,19 +488,38 @@ async def profile(d: Driver, engine: AsyncEngine, args: argparse.Namespace, ids:
     import pstats
 
     from sqlalchemy import event
+    from sqlalchemy.engine.interfaces import CacheStats
 
     await asyncio.gather(*(d.walk(next(uids), ids) for _ in range(5)))  # warm-up
-    await d.settle()
-    counts = {"statements": 0, "hops": 0, "commits": 0}
+    counts = {"statements": 0, "hops": 0, "commits": 0, "connects": 0, "compiled": 0}
+    uncached: dict[str, int] = {}
 
-    def on_execute(*_: Any) -> None:
+    took: dict[str, list[float]] = {}  # statement → seconds from sending it to its result
+
+    def on_execute(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+        conn.info["bench_sent"] = time.perf_counter()
         counts["statements"] += 1
+        if context is not None and context.compiled is not None and context.cache_hit is not CacheStats.CACHE_HIT:
+            # Compiled for this execution: its statement had no cache key or was new.
+            counts["compiled"] += 1
+            uncached[statement[:100]] = uncached.get(statement[:100], 0) + 1
+
+    def on_result(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent = conn.info.pop("bench_sent", None)
+        if sent is not None:
+            took.setdefault(statement.split("\n")[0][:60], []).append(time.perf_counter() - sent)
 
     def on_commit(*_: Any) -> None:
         counts["commits"] += 1
 
     event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+    event.listen(engine.sync_engine, "after_cursor_execute", on_result)
     event.listen(engine.sync_engine, "commit", on_commit)
+
+    def on_connect(*_: Any) -> None:
+        counts["connects"] += 1
+
+    event.listen(engine.sync_engine, "connect", on_connect)
     hop_patch = None
     if engine.dialect.name == "sqlite":
         import aiosqlite.core
@@ -418,15 +534,24 @@ async def profile(d: Driver, engine: AsyncEngine, args: argparse.Namespace, ids:
         aiosqlite.core.SimpleQueue = type("CountingQueue", (aiosqlite.core.SimpleQueue,), {"put_nowait": put_nowait})
     prof = cProfile.Profile()
     n = args.users * len(WALK)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     prof.enable()
     await asyncio.gather(*(d.walk(next(uids), ids) for _ in range(args.users)))
-    await d.settle()
     prof.disable()
-    elapsed = time.perf_counter() - t0
-    print(f"{n} updates in {elapsed:.1f} s; per update: {counts['statements'] / n:.1f} statements, "
-          f"{counts['commits'] / n:.1f} commits" + (f", {counts['hops'] / n:.1f} thread hops" if hop_patch else "")
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    print(f"{n} updates in {elapsed:.1f} s ({cpu / n * 1000:.1f} ms CPU each, profiled); per update: "
+          f"{counts['statements'] / n:.1f} statements, {counts['commits'] / n:.1f} commits, "
+          f"{counts['compiled'] / n:.2f} compiled (not from the cache), {counts['connects'] / n:.2f} new connections"
+          + (f", {counts['hops'] / n:.1f} thread hops" if hop_patch else "")
           + " (inbox, dispatcher and every other transaction included)")
+    for stmt, k in sorted(uncached.items(), key=lambda kv: -kv[1])[:10]:
+        print(f"  compiled {k} times: {stmt}")
+    # A statement that has to wait for SQLite's one writer (busy handler) stands out here.
+    print("statements, from sending to result (ms; the event loop's delay included):")
+    for stmt, xs in sorted(took.items(), key=lambda kv: -sum(kv[1]))[:10]:
+        xs.sort()
+        print(f"  {len(xs):5d} x median {statistics.median(xs) * 1000:6.2f}, p90 {xs[int(0.9 * (len(xs) - 1))] * 1000:6.2f}"
+              f"  {stmt}")
     prof.dump_stats(args.profile)
     pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
     pstats.Stats(prof).sort_stats("tottime").print_stats(30)
@@ -440,6 +565,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--connections", type=int, default=40, help="webhook connections at once (Telegram: 40)")
     p.add_argument("--echo-intake", choices=("inbox", "direct"), default="inbox",
                    help="the echo bots behind the product's webhook handler and inbox (default), or a bare one")
+    p.add_argument("--load-side", choices=("process", "inprocess"), default="process",
+                   help="Telegram's side (the webhook client and the Bot API stand-in) in a process of its own "
+                        "(default), or in the bots' process and event loop (--profile always does that)")
     p.add_argument("--profile", metavar="FILE", help="USERS walks of the product under cProfile (stats to FILE)")
     p.add_argument("--latency", action="store_true", help="latency mode: SENDERS for SECONDS, p95")
     p.add_argument("--senders", type=int, default=50)

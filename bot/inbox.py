@@ -26,11 +26,14 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import ColumnElement, Table, bindparam, delete, event, func, insert, or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.tasks import cancel_quietly
 from handlers.clock import Clock
@@ -47,6 +50,45 @@ SWEEP_SECONDS = 10.0
 CLAIM_LEASE = timedelta(seconds=30)
 BATCH = 100  # rows taken by one pass of the sweep (worked one at a time, in order)
 STOP_GRACE_SECONDS = 10.0
+
+# The two statements of every post, built once (a statement built per call costs more CPU than
+# it takes to run) and run on a plain connection, without an ORM session: one INSERT … RETURNING
+# on every webhook request, one DELETE when its work is done.
+_TABLE = cast(Table, InboxItem.__table__)
+_STORE = insert(_TABLE).returning(_TABLE.c.id)
+_DONE = delete(_TABLE).where(_TABLE.c.id == bindparam("item_id"))
+
+
+@dataclass
+class _Working:
+    """The row whose work runs in this context (``Inbox._work``), and whether it is gone."""
+
+    item_id: int
+    deleted: bool = False
+
+
+_WORKING: ContextVar[_Working | None] = ContextVar("lianzu_inbox_row", default=None)
+
+
+async def delete_with(session: AsyncSession) -> None:
+    """Called by the work of a stored post: delete its row in ``session``'s transaction, so the
+    work and the end of the row commit together, one write transaction instead of two (the
+    separate DELETE waited for SQLite's one writer like any other). If that transaction does not
+    commit, the inbox deletes the row after the work or keeps it for another try, as always.
+    Outside an inbox's work: nothing."""
+    working = _WORKING.get()
+    if working is None or working.deleted:
+        return
+    await session.execute(_DONE, {"item_id": working.item_id})
+
+    def committed(_session: Any) -> None:
+        working.deleted = True
+
+    event.listen(session.sync_session, "after_commit", committed, once=True)
+
+
+def _first(result: CursorResult[Any]) -> Any:
+    return result.scalar() if result.returns_rows else None
 
 
 class StoreFailed(Exception):
@@ -66,6 +108,8 @@ class Inbox:
         self.channel = channel
         self.name = f"{channel} inbox"
         self.sessionmaker, self.sealer, self.clock = sessionmaker, sealer, clock
+        bind = sessionmaker.kw.get("bind")
+        self._engine: AsyncEngine | None = bind if isinstance(bind, AsyncEngine) else None
         self.sweep_seconds, self.lease = sweep_seconds, lease
         self.renew_seconds = lease.total_seconds() / 3 if renew_seconds is None else renew_seconds
         self.token = secrets.token_hex(16)  # this instance, in the rows it claims
@@ -92,13 +136,11 @@ class Inbox:
         kid, blob = self.sealer.seal(json.dumps(payload, separators=(",", ":")).encode(), aad=_aad(self.channel))
         now = self.clock.now()
         minute = now.replace(second=0, microsecond=0)
+        # Stored claimed by this instance: no other's sweep takes it while it is worked here.
+        row = dict(channel=self.channel, key_id=kid, sealed=blob, received_at=minute, attempts=0,
+                   claimed_by=self.token, claimed_until=now + self.lease)
         try:
-            async with self.sessionmaker() as s, s.begin():
-                # Stored claimed by this instance: no other's sweep takes it while it is worked here.
-                # One INSERT … RETURNING, without the ORM's flush: on every webhook request.
-                item_id = (await s.execute(insert(InboxItem).values(
-                    channel=self.channel, key_id=kid, sealed=blob, received_at=minute,
-                    claimed_by=self.token, claimed_until=now + self.lease).returning(InboxItem.id))).scalar_one()
+            item_id = await self._one(_STORE, row)
         except Exception as exc:
             log.warning("%s post not stored (%s): the platform is asked to send it again",
                         self.channel, type(exc).__name__)
@@ -110,6 +152,8 @@ class Inbox:
 
     async def _work(self, item_id: int, payload: dict[str, Any]) -> None:
         self._held.add(item_id)
+        working = _Working(item_id)
+        reset = _WORKING.set(working)
         try:
             assert self._process is not None, "Inbox.serve() was not called"
             try:
@@ -127,15 +171,24 @@ class Inbox:
                 return
             self._failed.discard(item_id)
             # Deleted whoever holds it now: the work is done, a second run would be de-duplicated.
-            await self._quietly(delete(InboxItem).where(InboxItem.id == item_id))
+            if not working.deleted:  # not already with the work's own transaction (delete_with)
+                await self._quietly(_DONE, {"item_id": item_id})
         finally:
+            _WORKING.reset(reset)
             self._held.discard(item_id)
             self._lost.discard(item_id)
 
-    async def _quietly(self, statement: Any) -> bool:
+    async def _one(self, statement: Any, params: dict[str, Any] | None = None) -> Any:
+        """One statement in its own transaction; the first column of its first row, if any."""
+        if self._engine is not None:
+            async with self._engine.begin() as conn:
+                return _first(await conn.execute(statement, params))
+        async with self.sessionmaker() as s, s.begin():
+            return _first(cast(CursorResult[Any], await s.execute(statement, params)))
+
+    async def _quietly(self, statement: Any, params: dict[str, Any] | None = None) -> bool:
         try:
-            async with self.sessionmaker() as s, s.begin():
-                await s.execute(statement)
+            await self._one(statement, params)
             return True
         except Exception as exc:  # the row stays; a retry is de-duplicated by the dispatcher
             log.warning("%s inbox row not updated (%s)", self.channel, type(exc).__name__)

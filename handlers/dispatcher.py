@@ -10,8 +10,9 @@ import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, delete, literal, select, update
+from sqlalchemy import Table, and_, bindparam, delete, literal, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +24,7 @@ from handlers.identity import sender_key
 from handlers.router import ActionHandler, CommandSpec, Conversation, Router
 from handlers.state import StateHandle
 from handlers.uow import UnitOfWork
-from storage.db import insert_for
+from storage.db import insert_on_conflict
 from storage.models import ChatIdentity, ChatPreference, ConversationState, InboundSeen, Staff
 
 log = logging.getLogger("lianzu.dispatcher")
@@ -49,6 +50,25 @@ def valid_button_data(data: str) -> bool:
     """Button data is ours: printable ASCII within the platform limit, ids of at most 9 digits."""
     return (len(data) <= MAX_BUTTON_DATA_BYTES and _BUTTON_DATA.fullmatch(data) is not None
             and _LONG_NUMBER.search(data) is None)
+
+
+# The statements of every update, built once: a statement built per call costs more CPU in
+# construction and cache-key generation than its execution (the key is kept on the object).
+# A re-delivery inserts nothing and gets no row back.
+_FIRST_TIME = insert_on_conflict(cast(Table, InboundSeen.__table__), index=("channel", "key"), returning=("key",))
+# Who is writing, their chat's language preference and conversation state: one row, each part
+# NULL where there is none.
+_ONE = select(literal(1).label("one")).subquery()
+_LOAD = (
+    select(ChatIdentity, Staff, ChatPreference, ConversationState)
+    .select_from(_ONE)
+    .outerjoin(ChatIdentity, and_(ChatIdentity.channel == bindparam("channel"),
+                                  ChatIdentity.external_id == bindparam("external_id"),
+                                  ChatIdentity.blocked_at.is_(None)))
+    .outerjoin(Staff, and_(Staff.id == ChatIdentity.staff_id, Staff.active.is_(True)))
+    .outerjoin(ChatPreference, ChatPreference.key == bindparam("preference_key"))
+    .outerjoin(ConversationState, ConversationState.key == bindparam("state_key"))
+)
 
 
 class RouterAlreadyAttached(RuntimeError):
@@ -84,6 +104,8 @@ class ReplyNotDelivered(Exception):
 MUST_ARRIVE_SECONDS = 4.0
 # How a channel sends one reply to the sender of the event being handled; raises if it could not.
 Deliver = Callable[[Reply], Awaitable[None]]
+# What the channel adds to the update's transaction (the end of its stored post: bot/inbox.py).
+Finish = Callable[[AsyncSession], Awaitable[None]]
 
 
 class Dispatcher:
@@ -115,12 +137,14 @@ class Dispatcher:
     # -- entry point -------------------------------------------------------------------
 
     async def handle(self, event: InboundEvent, *, deliver: Deliver | None = None,
-                     retry_later: bool = False) -> list[Reply]:
+                     retry_later: bool = False, finish: Finish | None = None) -> list[Reply]:
         """Route one event; returns the replies for the channel to send. With ``deliver`` (how the
         channel sends one reply, raising when it could not), a reply that must arrive is sent
         before the commit, and the replies up to it are not returned. When the database cannot be
         reached, a channel that keeps the event (``retry_later``: the inbox) gets
-        ``StorageUnavailable`` and tries again later; any other gets "send it again in a minute"."""
+        ``StorageUnavailable`` and tries again later; any other gets "send it again in a minute".
+        ``finish`` runs in the update's transaction (a re-delivery's too), right after the
+        de-duplication key, so what it writes commits or rolls back with the update."""
         cfg = self.deps.config
         event = self._cleaned(event)
         if event.chat_type == "group":
@@ -139,7 +163,10 @@ class Dispatcher:
             ]
         try:
             async with self._writer(), self.deps.begin() as uow:
-                if event.dedupe_key and not await self._first_time(uow.session, event):
+                first = not event.dedupe_key or await self._first_time(uow.session, event)
+                if finish is not None:
+                    await finish(uow.session)
+                if not first:
                     # Said, so that an update taken but never answered can be told from a lost one.
                     log.info("already handled (a re-delivery): not answered again", extra={"channel": event.channel})
                     return []
@@ -219,9 +246,8 @@ class Dispatcher:
         key = sender_key(self.deps.config.salt, event.channel, event.dedupe_key or "", purpose="dedupe")
         # The hour only: enough to purge by, too coarse to match a message to a tip.
         seen = self.deps.clock.now().replace(minute=0, second=0, microsecond=0)
-        stmt = (insert_for(session, InboundSeen).values(channel=event.channel, key=key, seen_at=seen)
-                .on_conflict_do_nothing(index_elements=["channel", "key"]).returning(InboundSeen.key))
-        return (await session.execute(stmt)).first() is not None
+        return (await session.execute(_FIRST_TIME, {"channel": event.channel, "key": key, "seen_at": seen})
+                ).first() is not None
 
     async def _actor(self, session: AsyncSession, event: InboundEvent) -> Actor:
         ident, staff, _pref, _row = await self._load(session, event, "", "")
@@ -237,20 +263,9 @@ class Dispatcher:
     async def _load(self, session: AsyncSession, event: InboundEvent, preference_key: str,
                     state_key: str) -> tuple[ChatIdentity | None, Staff | None, ChatPreference | None,
                                              ConversationState | None]:
-        """Who is writing, their chat's language preference and conversation state, in one query:
-        one row, each part NULL where there is none."""
-        one = select(literal(1).label("one")).subquery()
-        stmt = (
-            select(ChatIdentity, Staff, ChatPreference, ConversationState)
-            .select_from(one)
-            .outerjoin(ChatIdentity, and_(ChatIdentity.channel == event.channel,
-                                          ChatIdentity.external_id == event.sender.external_id,
-                                          ChatIdentity.blocked_at.is_(None)))
-            .outerjoin(Staff, and_(Staff.id == ChatIdentity.staff_id, Staff.active.is_(True)))
-            .outerjoin(ChatPreference, ChatPreference.key == preference_key)
-            .outerjoin(ConversationState, ConversationState.key == state_key)
-        )
-        row = (await session.execute(stmt)).one()
+        """Who is writing, their chat's language preference and conversation state, in one query."""
+        row = (await session.execute(_LOAD, {"channel": event.channel, "external_id": event.sender.external_id,
+                                             "preference_key": preference_key, "state_key": state_key})).one()
         return row[0], row[1], row[2], row[3]
 
     async def _language(self, session: AsyncSession, event: InboundEvent, actor: Actor | None) -> str:

@@ -10,14 +10,24 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import Sealer
-from storage.db import insert_for
+from storage.db import insert_on_conflict
 from storage.models import ConversationState
+
+# Built once (see handlers/dispatcher.py): executed with the row's values as parameters.
+_TABLE = cast(Table, ConversationState.__table__)
+_COLUMNS = tuple(c.name for c in _TABLE.columns if c.name != "key")
+# Two messages from one chat at once both start from "no row": the later one wins instead of
+# failing on the primary key.
+_UPSERT = insert_on_conflict(_TABLE, index=("key",), update=_COLUMNS)
+# One UPDATE, without the ORM's change tracking and flush: the row is not read again here.
+_UPDATE = update(_TABLE).where(_TABLE.c.key == bindparam("state_key"))
+_DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("state_key"))
 
 
 class StateHandle:
@@ -88,7 +98,7 @@ class StateHandle:
     async def save(self, session: AsyncSession) -> None:
         if self.conversation is None and not self.menu:
             if self._row is not None:
-                await session.execute(delete(ConversationState).where(ConversationState.key == self.key))
+                await session.execute(_DELETE, {"state_key": self.key})
                 self._row = None
             return
         data = dict(self.data)
@@ -105,14 +115,9 @@ class StateHandle:
         values: dict[str, Any] = dict(conversation=self.conversation, step=self.step, data=data, token=self.token,
                                       expires_at=self.expires_at, updated_at=self._now, key_id=key_id, sealed=sealed)
         if self._row is None:
-            # Two messages from one chat at once both start from "no row": the later one wins
-            # instead of failing on the primary key.
-            stmt = insert_for(session, ConversationState).values(key=self.key, **values)
-            await session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_=values))
+            await session.execute(_UPSERT, {"key": self.key, **values})
             return
-        # One UPDATE, without the ORM's change tracking and flush: the row is not read again here.
-        await session.execute(update(ConversationState).where(ConversationState.key == self.key).values(**values)
-                              .execution_options(synchronize_session=False))
+        await session.execute(_UPDATE, {"state_key": self.key, **values})
         self._saved = (self.conversation, self.step, json.loads(json.dumps(data)), self.token, self.expires_at,
                        json.loads(json.dumps(secret)))
 

@@ -9,7 +9,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Table, TextClause, bindparam, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -20,8 +20,10 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.selectable import TextualSelect
 
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+POOL_SIZE = 15  # connections an engine holds at most
 
 
 def private_sqlite_file(url: str) -> None:
@@ -124,8 +126,15 @@ class _OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
 
 def make_engine(url: str, **kw: Any) -> AsyncEngine:
     private_sqlite_file(url)
-    if make_url(url).drivername == "sqlite+aiosqlite" and "module" not in kw:
+    u = make_url(url)
+    if u.drivername == "sqlite+aiosqlite" and "module" not in kw:
         kw["module"] = _OneHopDBAPI()
+    if "poolclass" not in kw and u.database not in (None, "", ":memory:"):
+        # As many connections kept as may be used at once (SQLAlchemy's default keeps 5 of 15):
+        # under load the other ten were opened and closed again all the time, each a new
+        # connection (on SQLite also a thread and its pragmas) for one statement or two.
+        kw.setdefault("pool_size", POOL_SIZE)
+        kw.setdefault("max_overflow", 0)
     engine = create_async_engine(url, **kw)
     if engine.dialect.name == "sqlite":
 
@@ -159,6 +168,28 @@ def insert_for(session: AsyncSession, model: Any) -> Any:
     """The dialect's INSERT, which has ``on_conflict_do_update`` (SQLite and PostgreSQL alike)."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
+
+
+def insert_on_conflict(table: Table, *, index: tuple[str, ...], update: tuple[str, ...] = (),
+                       returning: tuple[str, ...] = ()) -> TextClause | TextualSelect:
+    """``INSERT … ON CONFLICT (index) DO NOTHING`` (no ``update``) or ``DO UPDATE SET`` the
+    ``update`` columns from the row given, as one cacheable statement with every column of
+    ``table`` a typed parameter of its own name. The dialects' own ON CONFLICT inserts
+    (``insert_for``) have no cache key, so SQLAlchemy compiles them again at every execution;
+    this text is the same SQL on SQLite (3.35+) and PostgreSQL and is compiled once. Build it
+    once (at import) and execute it with a dict of every column's value."""
+    cols = [c.name for c in table.columns]
+    conflict = f"DO UPDATE SET {', '.join(f'{_q(c)} = excluded.{_q(c)}' for c in update)}" if update else "DO NOTHING"
+    sql = (f"INSERT INTO {_q(table.name)} ({', '.join(_q(c) for c in cols)}) "
+           f"VALUES ({', '.join(':' + c for c in cols)}) ON CONFLICT ({', '.join(_q(c) for c in index)}) {conflict}")
+    if returning:
+        sql += f" RETURNING {', '.join(_q(c) for c in returning)}"
+    stmt = text(sql).bindparams(*(bindparam(c.name, type_=c.type) for c in table.columns))
+    return stmt.columns(*(table.c[c] for c in returning)) if returning else stmt
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 # Tables whose deleted rows tie a chat to what it typed or when it wrote: rows keyed by a keyed

@@ -11,6 +11,7 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.types import CallbackQuery, Message
 
+from bot.inbox import delete_with
 from bot.telegram.deliver import deliver
 from bot.telegram.history import MESSAGES
 from bot.telegram.middleware import EVENT_KEY
@@ -32,8 +33,9 @@ def make_router(dispatcher: Dispatcher) -> Router:
         event: InboundEvent = data[EVENT_KEY]
         if message.chat.type == "private":  # a bot may delete a person's messages only there
             MESSAGES.add(message.chat.id, message.message_id)
-        replies = await dispatcher.handle(event, deliver=_Strict(bot, message.chat.id),
-                                          retry_later=bool(data.get(DURABLE)))
+        durable = bool(data.get(DURABLE))
+        replies = await dispatcher.handle(event, deliver=_Strict(bot, message.chat.id), retry_later=durable,
+                                          finish=delete_with if durable else None)
         await _answer(bot, message.chat.id, replies)
 
     @router.callback_query()
@@ -47,7 +49,9 @@ def make_router(dispatcher: Dispatcher) -> Router:
         chat_id = query.message.chat.id if query.message is not None else query.from_user.id
         pressed = query.message.message_id if query.message is not None else None
         strict = _Strict(bot, chat_id, pressed)
-        replies = await dispatcher.handle(event, deliver=strict, retry_later=bool(data.get(DURABLE)))
+        durable = bool(data.get(DURABLE))
+        replies = await dispatcher.handle(event, deliver=strict, retry_later=durable,
+                                          finish=delete_with if durable else None)
         await _answer(bot, chat_id, replies, pressed=None if strict.used else pressed)
 
     return router
