@@ -11,11 +11,12 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import DEMO_ORG
@@ -34,6 +35,7 @@ from tests.fakes import Chat
 PG_URL = os.environ.get("LIANZU_TEST_DATABASE_URL")
 TEST_KEYS = "t1:bGlhbnp1LXRlc3Qta2V5LTAxMjM0NTY3ODlhYmNkZWY="  # 32 bytes, tests only
 TEST_SALT = "test-installation-salt-0123456789"
+DROP_THREADS = 8  # concurrent DROP DATABASE at the end of a PostgreSQL run (see _Templates.drop_all)
 
 
 def backend() -> str:
@@ -48,21 +50,23 @@ class _Templates:
         self.made: dict[str, str] = {}
         self.created: list[str] = []
         self.run_id = uuid.uuid4().hex[:8]
+        self._engine: Engine | None = None
 
-    def _admin(self):  # type: ignore[no-untyped-def]
-        url = make_url(sync_url(PG_URL or "")).set(database="postgres")
-        return create_engine(url, isolation_level="AUTOCOMMIT")
+    def _admin(self) -> Engine:
+        """One pooled engine for the run: a new connection per test would fork a backend each time."""
+        if self._engine is None:
+            url = make_url(sync_url(PG_URL or "")).set(database="postgres")
+            self._engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=DROP_THREADS)
+        return self._engine
 
     def template(self, kind: str) -> str:
         if kind in self.made:
             return self.made[kind]
         if PG_URL:
             name = f"{make_url(PG_URL).database}_{self.run_id}_tpl_{kind}"
-            eng = self._admin()
-            with eng.connect() as c:
+            with self._admin().connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
                 c.execute(text(f'CREATE DATABASE "{name}"'))
-            eng.dispose()
             self.created.append(name)
             url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
         else:
@@ -78,10 +82,8 @@ class _Templates:
         if PG_URL:
             tpl_name = make_url(tpl).database
             name = f"{make_url(PG_URL).database}_{self.run_id}_{uuid.uuid4().hex[:10]}"
-            eng = self._admin()
-            with eng.connect() as c:
+            with self._admin().connect() as c:
                 c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{tpl_name}"'))
-            eng.dispose()
             self.created.append(name)
             return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
         path = self.tmp / f"t_{uuid.uuid4().hex[:10]}.db"
@@ -92,10 +94,20 @@ class _Templates:
         if not PG_URL or not self.created:
             return
         eng = self._admin()
-        with eng.connect() as c:
-            for name in reversed(self.created):
+
+        def drop(name: str) -> None:
+            with eng.connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+        # PostgreSQL 15 forces a checkpoint for every DROP DATABASE, and waits for it: one after
+        # another, hundreds of drops cost minutes. Concurrent drops share the checkpoints.
+        templates = {make_url(u).database for u in self.made.values()}
+        copies = [n for n in self.created if n not in templates]
+        with ThreadPoolExecutor(DROP_THREADS) as pool:
+            list(pool.map(drop, copies))
+            list(pool.map(drop, [n for n in self.created if n in templates]))
         eng.dispose()
+        self._engine = None
 
 
 async def _load_demo(url: str) -> None:
