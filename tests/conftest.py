@@ -11,11 +11,12 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import DEMO_ORG
@@ -34,6 +35,7 @@ from tests.fakes import Chat
 PG_URL = os.environ.get("LIANZU_TEST_DATABASE_URL")
 TEST_KEYS = "t1:bGlhbnp1LXRlc3Qta2V5LTAxMjM0NTY3ODlhYmNkZWY="  # 32 bytes, tests only
 TEST_SALT = "test-installation-salt-0123456789"
+DROP_THREADS = 8  # concurrent DROP DATABASE on PostgreSQL (see _Templates.release)
 
 
 def backend() -> str:
@@ -48,21 +50,28 @@ class _Templates:
         self.made: dict[str, str] = {}
         self.created: list[str] = []
         self.run_id = uuid.uuid4().hex[:8]
+        self._engine: Engine | None = None
+        self._maker = ThreadPoolExecutor(1)
+        self._next: dict[str, Future[str]] = {}  # kind → its next copy, being made
+        self._dropper = ThreadPoolExecutor(1)
+        self._released: list[str] = []
+        self._dropped: set[str] = set()
 
-    def _admin(self):  # type: ignore[no-untyped-def]
-        url = make_url(sync_url(PG_URL or "")).set(database="postgres")
-        return create_engine(url, isolation_level="AUTOCOMMIT")
+    def _admin(self) -> Engine:
+        """One pooled engine for the run: a new connection per test would fork a backend each time."""
+        if self._engine is None:
+            url = make_url(sync_url(PG_URL or "")).set(database="postgres")
+            self._engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=DROP_THREADS + 2)
+        return self._engine
 
     def template(self, kind: str) -> str:
         if kind in self.made:
             return self.made[kind]
         if PG_URL:
             name = f"{make_url(PG_URL).database}_{self.run_id}_tpl_{kind}"
-            eng = self._admin()
-            with eng.connect() as c:
+            with self._admin().connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
                 c.execute(text(f'CREATE DATABASE "{name}"'))
-            eng.dispose()
             self.created.append(name)
             url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
         else:
@@ -73,29 +82,59 @@ class _Templates:
         self.made[kind] = url
         return url
 
+    def _copy(self, tpl_name: str) -> str:
+        name = f"{make_url(PG_URL or '').database}_{self.run_id}_{uuid.uuid4().hex[:10]}"
+        with self._admin().connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{tpl_name}"'))
+        self.created.append(name)
+        return name
+
     def fresh(self, kind: str) -> str:
         tpl = self.template(kind)
         if PG_URL:
-            tpl_name = make_url(tpl).database
-            name = f"{make_url(PG_URL).database}_{self.run_id}_{uuid.uuid4().hex[:10]}"
-            eng = self._admin()
-            with eng.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{tpl_name}"'))
-            eng.dispose()
-            self.created.append(name)
+            # Copying takes PostgreSQL a tenth of a second or more, mostly writing: the next test's
+            # copy is made in the background while this test runs.
+            tpl_name = make_url(tpl).database or ""
+            ready = self._next.pop(kind, None)
+            name = ready.result() if ready else self._copy(tpl_name)
+            self._next[kind] = self._maker.submit(self._copy, tpl_name)
             return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
         path = self.tmp / f"t_{uuid.uuid4().hex[:10]}.db"
         shutil.copyfile(make_url(tpl).database, path)  # type: ignore[arg-type]
         return f"sqlite+aiosqlite:///{path}"
 
+    # PostgreSQL 15 forces a checkpoint for every DROP DATABASE and waits for it: hundreds of drops
+    # one after another cost minutes. Concurrent drops share checkpoints, so copies are dropped in
+    # batches, in the background while later tests run.
+
+    def _drop(self, names: list[str]) -> None:
+        def drop(name: str) -> None:
+            with self._admin().connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            self._dropped.add(name)
+
+        with ThreadPoolExecutor(DROP_THREADS) as pool:
+            list(pool.map(drop, names))
+
+    def release(self, url: str) -> None:
+        """The test that had this copy is over."""
+        if not PG_URL:
+            return
+        self._released.append(make_url(url).database or "")
+        if len(self._released) >= DROP_THREADS:
+            batch, self._released = self._released, []
+            self._dropper.submit(self._drop, batch)
+
     def drop_all(self) -> None:
+        self._maker.shutdown(wait=True)  # the copies made ahead are in self.created, dropped too
+        self._dropper.shutdown(wait=True)
         if not PG_URL or not self.created:
             return
-        eng = self._admin()
-        with eng.connect() as c:
-            for name in reversed(self.created):
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        eng.dispose()
+        templates = {make_url(u).database for u in self.made.values()}
+        self._drop([n for n in self.created if n not in templates and n not in self._dropped])
+        self._drop([n for n in self.created if n in templates])
+        self._admin().dispose()
+        self._engine = None
 
 
 async def _load_demo(url: str) -> None:
@@ -113,15 +152,19 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Templates]:
 
 
 @pytest.fixture
-def db_url(templates: _Templates) -> str:
+def db_url(templates: _Templates) -> Iterator[str]:
     """A fresh migrated database with no organisation."""
-    return templates.fresh("empty")
+    url = templates.fresh("empty")
+    yield url
+    templates.release(url)
 
 
 @pytest.fixture
-def demo_db_url(templates: _Templates) -> str:
+def demo_db_url(templates: _Templates) -> Iterator[str]:
     """A fresh migrated database with the demo organisation loaded."""
-    return templates.fresh("demo")
+    url = templates.fresh("demo")
+    yield url
+    templates.release(url)
 
 
 @pytest.fixture

@@ -64,14 +64,18 @@ async def test_retried_callbacks_do_the_work_once(wecom: WeCom, deps: Deps) -> N
 
 
 async def test_the_callback_answers_at_once_while_the_work_takes_longer(deps: Deps, dispatcher) -> None:
+    release = asyncio.Event()
+
     async def slow(event, **kw):  # type: ignore[no-untyped-def]
-        await asyncio.sleep(5.5)
+        await release.wait()  # the work outlasts WeCom's 5 s: it cannot end before the answer is checked
         return await dispatcher.handle(event, **kw)
 
     async for w in make_wecom(deps, dispatcher, handle=slow):
-        status, _b, took = await w.sim.post(w.http, w.sim.text_xml("slowuser", "/help"))
+        # A callback that waited for the work would never answer: fail at WeCom's limit, not hang.
+        status, _b, took = await asyncio.wait_for(w.sim.post(w.http, w.sim.text_xml("slowuser", "/help")), 5)
         assert status == 200 and took < 1.0  # WeCom's limit is 5 s
         assert w.api.texts_to("slowuser") == []
+        release.set()
         await w.callback.drain()
         assert len(w.api.texts_to("slowuser")) == 1
 
