@@ -43,6 +43,7 @@ from sqlalchemy.orm import aliased
 
 from bot.channels.base import UNLIMITED, DeliveryError, Limits, OutputChannel
 from bot.tasks import cancel_quietly
+from handlers.access import may_hear
 from handlers.clock import Clock
 from handlers.config import Config
 from handlers.events import Reply
@@ -50,7 +51,7 @@ from handlers.i18n import Gettext
 from handlers.uow import notify_staff
 from storage.base import UTCDateTime
 from storage.crypto import Sealer
-from storage.models import ChatIdentity, DeliverySend, Outbox, OutboxStatus, Role, StaffRole
+from storage.models import Case, ChatIdentity, DeliverySend, Outbox, OutboxStatus, Role, Staff, StaffRole
 
 log = logging.getLogger("lianzu.delivery")
 
@@ -375,6 +376,8 @@ class _Claimed:
     payload: dict[str, object] | None = None
     address: str | None = None
     sealed_address: tuple[str, bytes] | None = None  # (key id, sealed) of a row with no chat identity
+    case_id: int | None = None  # the case a notice to staff names: need-to-know is checked again
+    withheld: bool = False  # its reader now has a conflict on that case: never sent
     done: asyncio.Future[int] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -496,12 +499,13 @@ class DeliveryWorker:
                 stmt = (update(Outbox).where(Outbox.id.in_(select(picked.c.id)), due)
                         .values(status=OutboxStatus.sending.value, locked_until=until, attempts=Outbox.attempts + 1)
                         .returning(Outbox.id, Outbox.identity_id, Outbox.attempts, Outbox.payload,
-                                   Outbox.address_enc, Outbox.key_id)
+                                   Outbox.address_enc, Outbox.key_id, Outbox.case_id)
                         .execution_options(synchronize_session=False))
                 rows = sorted((await s.execute(stmt)).all(), key=lambda r: r[0])
                 got = [_Claimed(oid, name, ident if ident is not None else -oid, attempts, until, payload=payload,
-                                sealed_address=(kid, enc) if ident is None and enc is not None and kid else None)
-                       for oid, ident, attempts, payload, enc, kid in rows]
+                                sealed_address=(kid, enc) if ident is None and enc is not None and kid else None,
+                                case_id=case_id)
+                       for oid, ident, attempts, payload, enc, kid, case_id in rows]
                 await self._addresses(s, got)
                 if got and self._shares(name):
                     # A chat this worker kept serving is paced by its own window alone.
@@ -625,6 +629,26 @@ class DeliveryWorker:
         for c in claimed:
             if isinstance(c.chat, int) and c.chat > 0:
                 c.address = found.get(c.chat)
+        await self._withhold(s, [c for c in claimed if c.case_id is not None and c.address is not None])
+
+    async def _withhold(self, s: AsyncSession, claimed: list[_Claimed]) -> None:
+        """Need-to-know again at sending: a notice naming a case waits in the outbox (an outage, a
+        backlog) while its reader may declare a conflict or the case may move to a unit they are
+        conflicted on; such a notice is never sent."""
+        if not claimed:
+            return
+        staff_of = dict((await s.execute(select(ChatIdentity.id, ChatIdentity.staff_id).where(
+            ChatIdentity.id.in_(sorted({c.chat for c in claimed if isinstance(c.chat, int)}))))).tuples().all())
+        verdict: dict[tuple[int, int], bool] = {}
+        for c in claimed:
+            sid, cid = staff_of.get(c.chat), c.case_id  # type: ignore[call-overload]
+            if sid is None or cid is None:
+                continue
+            if (sid, cid) not in verdict:
+                staff, case = await s.get(Staff, sid), await s.get(Case, cid)
+                verdict[sid, cid] = staff is not None and staff.active and \
+                    (case is None or await may_hear(s, self.sealer, staff, case))
+            c.withheld = not verdict[sid, cid]
 
     async def _deliver(self, c: _Claimed) -> int:
         # Still ours without looking: another worker takes a row over only once its lease has run
@@ -632,6 +656,9 @@ class DeliveryWorker:
         oid, address, channel = c.oid, c.address, self.channels.get(c.channel)
         if c.sealed_address is not None:
             address = self.sealer.open_text(*c.sealed_address)
+        if c.withheld:
+            await self._finish(c, OutboxStatus.dead, "withheld: conflict")
+            return 0
         if address is None or channel is None:
             await self._finish(c, OutboxStatus.dead, "no address")
             return 0
