@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-
 from sqlalchemy import select
 
 from bot.channels.memory import CollectingChannel
