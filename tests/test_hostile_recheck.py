@@ -15,7 +15,9 @@ from handlers.deps import Deps
 from handlers.events import Reply
 from storage.models import Case, Outbox, Staff, Unit
 from tests.cases.conftest import accept_and_confirm_team, bind_group, members_of, team_of, tip_case
+from tests.test_bad_input import generic
 from tests.wecom.conftest import WeCom, make_wecom
+from tests.wecom.standin import AGENT_ID, CORP_ID
 
 
 @pytest.fixture
@@ -64,3 +66,23 @@ async def test_a_notice_waiting_on_wecom_is_withheld_after_a_conflict_too(wecom:
     await _declare_unit_conflict(deps, "o02-lead", "u01")
     await wecom.deliver()
     assert not any(case.reference in t for t in wecom.api.texts_to("wc-lead"))
+
+
+def _raw_text_xml(user: str, content: bytes, msg_id: int) -> bytes:
+    """A text message whose content is put in as bytes, as a sloppy sender would write it."""
+    return (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>").encode() + content + \
+        f"</Content><MsgId>{msg_id}</MsgId><AgentID>{AGENT_ID}</AgentID></xml>".encode()
+
+
+@pytest.mark.parametrize("content", [b"<![CDATA[\xe4\xba\xa4\xe9\x80\x9a\x00\xe8\xad\xa6\xe5\xaf\x9f]]>",
+                                     "交通&#0;警察&#xD800;".encode(), "交通\x01\x02警察".encode()])
+async def test_nul_and_surrogates_over_the_wecom_xml_get_a_clear_answer(wecom: WeCom, deps: Deps, content: bytes) -> None:
+    user = "wc-nul"
+    await wecom.say(user, "/report")
+    status, _body, _t = await wecom.sim.post(wecom.http, _raw_text_xml(user, content, 9_000_001))  # type: ignore[arg-type]
+    await wecom.callback.drain()
+    assert status == 200
+    answer = wecom.api.texts_to(user)[-1]
+    assert "交通警察总队" in answer  # the search ran on what was typed, without the characters XML cannot carry
+    assert not generic(answer)
