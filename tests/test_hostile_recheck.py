@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -13,8 +14,13 @@ from bot.delivery import DeliveryWorker
 from handlers.cases import binding, conflicts
 from handlers.deps import Deps
 from handlers.events import Reply
-from storage.models import Case, Outbox, Staff, Unit
+from storage.models import Attachment, Case, Outbox, Staff, Unit
 from tests.cases.conftest import accept_and_confirm_team, bind_group, members_of, team_of, tip_case
+from tests.fakes import make_file, tiny_pdf
+from tests.reporter.conftest import file_anonymous_tip
+from tests.telegram.conftest import Running, standin, tg  # noqa: F401
+from tests.telegram.standin import Call
+from tests.telegram.test_flows import bind_over_telegram
 from tests.test_bad_input import generic
 from tests.wecom.conftest import WeCom, make_wecom
 from tests.wecom.standin import AGENT_ID, CORP_ID
@@ -86,3 +92,81 @@ async def test_nul_and_surrogates_over_the_wecom_xml_get_a_clear_answer(wecom: W
     answer = wecom.api.texts_to(user)[-1]
     assert "交通警察总队" in answer  # the search ran on what was typed, without the characters XML cannot carry
     assert not generic(answer)
+
+
+# -- existence oracles on the real channels: everything the platform is asked to show, byte for byte --
+
+def _made_up(ref: str) -> str:
+    return ref[:-1] + ("9" if ref[-1] != "9" else "8")
+
+
+def _real_vs_fake(case: Case, att_id: int) -> list[tuple[str, str, str]]:
+    """(kind, what a person without access sends about the real thing, the same about a made-up one)."""
+    ref, fake = case.reference, _made_up(case.reference)
+    return [("text", f"/case {ref.lower()}", f"/case {fake.lower()}"), ("text", f"查一下{ref}", f"查一下{fake}"),
+            ("text", f"案件{ref}逾期了吗", f"案件{fake}逾期了吗"), ("text", ref, fake), ("text", f"/list {ref}", f"/list {fake}"),
+            ("button", f"a:case:{case.id}.view", "a:case:999999.view"), ("button", f"a:case:{case.id}.accept", "a:case:999999.accept"),
+            ("button", f"a:evid:{att_id}", "a:evid:999999"), ("button", f"a:intake:{case.id}", "a:intake:999999")]
+
+
+async def _case_with_a_file(chat, deps: Deps) -> tuple[Case, int]:  # type: ignore[no-untyped-def]
+    await file_anonymous_tip(chat("oracle-rep"), files=(make_file(tiny_pdf("oracle")),))
+    async with deps.sessionmaker() as s:
+        case = (await s.scalars(select(Case).order_by(Case.id.desc()))).first()
+        att = (await s.scalars(select(Attachment.id))).first()
+    assert case is not None and att is not None
+    return case, att
+
+
+def _shown(calls: list[Call]) -> list[tuple[str, str, str]]:
+    return [(c.method, str(c.params.get("text", "")), json.dumps(c.params.get("reply_markup"), sort_keys=True))
+            for c in calls if c.method != "answerCallbackQuery"] + \
+        [(c.method, str(c.params.get("text", "")), str(c.params.get("show_alert"))) for c in calls if c.method == "answerCallbackQuery"]
+
+
+async def test_telegram_answers_the_same_for_a_hidden_case_and_a_made_up_one(tg: Running, chat, staff_chat,  # noqa: F811
+                                                                            deps: Deps) -> None:
+    case, att = await _case_with_a_file(chat, deps)
+    await accept_and_confirm_team(staff_chat, case)
+    ref = case.reference
+    for uid, login, conflict in ((5551001, "o20-lead", None), (5551002, "sup1", "u01")):
+        if conflict:
+            await _declare_unit_conflict(deps, login, conflict)
+        p = tg.phone(uid)
+        await bind_over_telegram(p, deps, login)
+        for kind, real, fake in _real_vs_fake(case, att):
+            shown = []
+            for typed in (real, fake):
+                before = len(tg.standin.calls)
+                if kind == "text":
+                    await p.send(typed)
+                else:
+                    await p._press(p.next_message_id, typed)
+                shown.append(_shown([c for c in tg.standin.calls[before:] if c.method != "getUpdates"]))
+            fake_ref = _made_up(ref)
+            assert shown[0] == [tuple(x.replace(fake_ref, ref).replace(fake_ref.lower(), ref.lower()) for x in row)
+                                for row in shown[1]], (login, real)
+
+
+async def test_wecom_answers_the_same_for_a_hidden_case_and_a_made_up_one(wecom: WeCom, chat, staff_chat, deps: Deps) -> None:
+    case, att = await _case_with_a_file(chat, deps)
+    await accept_and_confirm_team(staff_chat, case)
+    ref = case.reference
+    await _declare_unit_conflict(deps, "sup1", "u01")
+    for user, login in (("wc-o20", "o20-lead"), ("wc-sup1", "sup1")):
+        async with deps.sessionmaker() as s, s.begin():
+            code = await binding.invite(s, login, now=deps.clock.now(), ttl=timedelta(hours=1), salt=deps.config.salt)
+        await wecom.say(user, f"/bind {code}")
+        for kind, real, fake in _real_vs_fake(case, att):
+            shown = []
+            for typed in (real, fake):
+                before = len(wecom.api.sent)
+                if kind == "text":
+                    await wecom.say(user, typed)
+                else:  # a forged card press
+                    await wecom.sim.post(wecom.http, wecom.sim.card_event_xml(user, typed, "task-1",
+                                                                              create_time=1_700_000_000 + len(wecom.api.sent)))
+                    await wecom.callback.drain()
+                shown.append([json.dumps(m, sort_keys=True, ensure_ascii=False) for m in wecom.api.sent[before:]])
+            fake_ref = _made_up(ref)
+            assert shown[0] == [x.replace(fake_ref, ref).replace(fake_ref.lower(), ref.lower()) for x in shown[1]], (login, real)
