@@ -377,7 +377,6 @@ class _Claimed:
     address: str | None = None
     sealed_address: tuple[str, bytes] | None = None  # (key id, sealed) of a row with no chat identity
     case_id: int | None = None  # the case a notice to staff names: need-to-know is checked again
-    withheld: bool = False  # its reader now has a conflict on that case: never sent
     done: asyncio.Future[int] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -629,26 +628,21 @@ class DeliveryWorker:
         for c in claimed:
             if isinstance(c.chat, int) and c.chat > 0:
                 c.address = found.get(c.chat)
-        await self._withhold(s, [c for c in claimed if c.case_id is not None and c.address is not None])
 
-    async def _withhold(self, s: AsyncSession, claimed: list[_Claimed]) -> None:
-        """Need-to-know again at sending: a notice naming a case waits in the outbox (an outage, a
-        backlog) while its reader may declare a conflict or the case may move to a unit they are
-        conflicted on; such a notice is never sent."""
-        if not claimed:
-            return
-        staff_of = dict((await s.execute(select(ChatIdentity.id, ChatIdentity.staff_id).where(
-            ChatIdentity.id.in_(sorted({c.chat for c in claimed if isinstance(c.chat, int)}))))).tuples().all())
-        verdict: dict[tuple[int, int], bool] = {}
-        for c in claimed:
-            sid, cid = staff_of.get(c.chat), c.case_id  # type: ignore[call-overload]
-            if sid is None or cid is None:
-                continue
-            if (sid, cid) not in verdict:
-                staff, case = await s.get(Staff, sid), await s.get(Case, cid)
-                verdict[sid, cid] = staff is not None and staff.active and \
-                    (case is None or await may_hear(s, self.sealer, staff, case))
-            c.withheld = not verdict[sid, cid]
+    async def _withheld(self, c: _Claimed) -> bool:
+        """Need-to-know again at sending: a notice naming a case may wait in the outbox (an outage, a
+        backlog) while its reader declares a conflict or the case moves to a unit they are conflicted
+        on; such a notice is never sent. Read in a session of its own, after the claim committed, so
+        the check never holds the claim's write lock."""
+        if c.case_id is None or not (isinstance(c.chat, int) and c.chat > 0):
+            return False
+        async with self.sm() as s:
+            sid = await s.scalar(select(ChatIdentity.staff_id).where(ChatIdentity.id == c.chat))
+            staff = await s.get(Staff, sid) if sid is not None else None
+            case = await s.get(Case, c.case_id)
+            if staff is None or not staff.active:
+                return True
+            return case is not None and not await may_hear(s, self.sealer, staff, case)
 
     async def _deliver(self, c: _Claimed) -> int:
         # Still ours without looking: another worker takes a row over only once its lease has run
@@ -656,11 +650,11 @@ class DeliveryWorker:
         oid, address, channel = c.oid, c.address, self.channels.get(c.channel)
         if c.sealed_address is not None:
             address = self.sealer.open_text(*c.sealed_address)
-        if c.withheld:
-            await self._finish(c, OutboxStatus.dead, "withheld: conflict")
-            return 0
         if address is None or channel is None:
             await self._finish(c, OutboxStatus.dead, "no address")
+            return 0
+        if await self._withheld(c):
+            await self._finish(c, OutboxStatus.dead, "withheld: conflict")
             return 0
         reply = Reply.model_validate(c.payload)
         # A slot of the shared window that would open only after the lease is safe is left for

@@ -14,16 +14,19 @@ from bot.delivery import DeliveryWorker
 from handlers.cases import binding, conflicts
 from handlers.deps import Deps
 from handlers.events import Reply
+from handlers.i18n import N_
 from storage.models import Attachment, Case, Outbox, Staff, Unit
 from tests.cases.conftest import accept_and_confirm_team, bind_group, members_of, team_of, tip_case
 from tests.fakes import make_file, tiny_pdf
-from tests.reporter.conftest import file_anonymous_tip
+from tests.reporter.conftest import file_anonymous_tip, jpeg_with_gps
+from tests.reporter.test_file_hardening import pixel_bomb, refusal, stored_files
 from tests.telegram.conftest import Running, standin, tg  # noqa: F401
 from tests.telegram.standin import Call
 from tests.telegram.test_flows import bind_over_telegram
 from tests.test_bad_input import generic
 from tests.wecom.conftest import WeCom, make_wecom
 from tests.wecom.standin import AGENT_ID, CORP_ID
+from tests.wecom.test_flows import number_of
 
 
 @pytest.fixture
@@ -170,3 +173,30 @@ async def test_wecom_answers_the_same_for_a_hidden_case_and_a_made_up_one(wecom:
                 shown.append([json.dumps(m, sort_keys=True, ensure_ascii=False) for m in wecom.api.sent[before:]])
             fake_ref = _made_up(ref)
             assert shown[0] == [x.replace(fake_ref, ref).replace(fake_ref.lower(), ref.lower()) for x in shown[1]], (login, real)
+
+
+def _file_xml(user: str, media_id: str, name: str, msg_id: int) -> str:
+    return (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>1700000000</CreateTime><MsgType><![CDATA[file]]></MsgType>"
+            f"<MediaId><![CDATA[{media_id}]]></MediaId><FileName><![CDATA[{name}]]></FileName>"
+            f"<MsgId>{msg_id}</MsgId><AgentID>{AGENT_ID}</AgentID></xml>")
+
+
+async def test_files_whose_type_lies_over_wecom_media_are_judged_by_their_content(wecom: WeCom, deps: Deps) -> None:
+    user = "wc-files"
+    t = await wecom.say(user, "/report")
+    t = await wecom.say(user, number_of(t[-1], await wecom.label(user, N_("Not sure"))))
+    t = await wecom.say(user, number_of(t[-1], await wecom.label(user, N_("Skip"))))
+    t = await wecom.say(user, "情况说明")
+    await wecom.say(user, number_of(t[-1], await wecom.label(user, N_("Done"))))
+    wecom.api.media["GPS"] = (jpeg_with_gps(), "application/pdf", "scan.pdf")  # a photo with GPS, labelled a PDF
+    wecom.api.media["BOMB"] = (pixel_bomb(), "image/jpeg", "p.jpg")
+    wecom.api.media["ELF"] = (b"\x7fELF" + b"\x00" * 3000, "image/jpeg", "p.jpg")
+    answers = []
+    for i, (media_id, name) in enumerate((("GPS", "scan.pdf"), ("BOMB", "p.jpg"), ("ELF", "p.jpg"))):
+        assert (await wecom.sim.post(wecom.http, _file_xml(user, media_id, name, 9_100_000 + i)))[0] == 200
+        await wecom.callback.drain()
+        answers.append(wecom.api.texts_to(user)[-1])
+    assert "共 1 个" in answers[0]
+    assert answers[1].startswith(refusal("pixels", deps)) and answers[2].startswith(refusal("type", deps))
+    assert [(ctype, b"SecretPhone" in data) for ctype, data in await stored_files(deps)] == [("image/jpeg", False)]
