@@ -200,3 +200,20 @@ async def test_files_whose_type_lies_over_wecom_media_are_judged_by_their_conten
     assert "共 1 个" in answers[0]
     assert answers[1].startswith(refusal("pixels", deps)) and answers[2].startswith(refusal("type", deps))
     assert [(ctype, b"SecretPhone" in data) for ctype, data in await stored_files(deps)] == [("image/jpeg", False)]
+
+
+async def test_a_deactivated_member_bound_on_wecom_is_an_outsider_there_at_once(wecom: WeCom, chat, staff_chat,
+                                                                                  deps: Deps) -> None:
+    case = await tip_case(chat, deps)
+    await accept_and_confirm_team(staff_chat, case)
+    login = members_of(await team_of(deps, case))[0]
+    await staff_chat(login)  # bound on one channel ...
+    async with deps.sessionmaker() as s, s.begin():
+        code = await binding.invite(s, login, now=deps.clock.now(), ttl=timedelta(hours=1), salt=deps.config.salt)
+    await wecom.say("wc-leaver", f"/bind {code}")  # ... and on WeCom
+    assert case.reference in (await wecom.say("wc-leaver", "/my"))[-1]
+    await (await staff_chat("admin")).send(f"/deactivate {login}")  # from another channel
+    assert not any(case.reference in t for t in await wecom.say("wc-leaver", "/my"))
+    assert not any(case.reference in t for t in await wecom.say("wc-leaver", f"/case {case.reference}"))
+    async with deps.sessionmaker() as s, s.begin():
+        assert await binding.invite(s, login, now=deps.clock.now(), ttl=timedelta(hours=1), salt=deps.config.salt) is None
