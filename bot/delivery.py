@@ -43,6 +43,7 @@ from sqlalchemy.orm import aliased
 
 from bot.channels.base import UNLIMITED, DeliveryError, Limits, OutputChannel
 from bot.tasks import cancel_quietly
+from handlers.access import may_hear
 from handlers.clock import Clock
 from handlers.config import Config
 from handlers.events import Reply
@@ -50,7 +51,7 @@ from handlers.i18n import Gettext
 from handlers.uow import notify_staff
 from storage.base import UTCDateTime
 from storage.crypto import Sealer
-from storage.models import ChatIdentity, DeliverySend, Outbox, OutboxStatus, Role, StaffRole
+from storage.models import Case, ChatIdentity, DeliverySend, Outbox, OutboxStatus, Role, Staff, StaffRole
 
 log = logging.getLogger("lianzu.delivery")
 
@@ -375,6 +376,7 @@ class _Claimed:
     payload: dict[str, object] | None = None
     address: str | None = None
     sealed_address: tuple[str, bytes] | None = None  # (key id, sealed) of a row with no chat identity
+    case_id: int | None = None  # the case a notice to staff names: need-to-know is checked again
     done: asyncio.Future[int] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -496,12 +498,13 @@ class DeliveryWorker:
                 stmt = (update(Outbox).where(Outbox.id.in_(select(picked.c.id)), due)
                         .values(status=OutboxStatus.sending.value, locked_until=until, attempts=Outbox.attempts + 1)
                         .returning(Outbox.id, Outbox.identity_id, Outbox.attempts, Outbox.payload,
-                                   Outbox.address_enc, Outbox.key_id)
+                                   Outbox.address_enc, Outbox.key_id, Outbox.case_id)
                         .execution_options(synchronize_session=False))
                 rows = sorted((await s.execute(stmt)).all(), key=lambda r: r[0])
                 got = [_Claimed(oid, name, ident if ident is not None else -oid, attempts, until, payload=payload,
-                                sealed_address=(kid, enc) if ident is None and enc is not None and kid else None)
-                       for oid, ident, attempts, payload, enc, kid in rows]
+                                sealed_address=(kid, enc) if ident is None and enc is not None and kid else None,
+                                case_id=case_id)
+                       for oid, ident, attempts, payload, enc, kid, case_id in rows]
                 await self._addresses(s, got)
                 if got and self._shares(name):
                     # A chat this worker kept serving is paced by its own window alone.
@@ -626,6 +629,21 @@ class DeliveryWorker:
             if isinstance(c.chat, int) and c.chat > 0:
                 c.address = found.get(c.chat)
 
+    async def _withheld(self, c: _Claimed) -> bool:
+        """Need-to-know again at sending: a notice naming a case may wait in the outbox (an outage, a
+        backlog) while its reader declares a conflict or the case moves to a unit they are conflicted
+        on; such a notice is never sent. Read in a session of its own, after the claim committed, so
+        the check never holds the claim's write lock."""
+        if c.case_id is None or not (isinstance(c.chat, int) and c.chat > 0):
+            return False
+        async with self.sm() as s:
+            sid = await s.scalar(select(ChatIdentity.staff_id).where(ChatIdentity.id == c.chat))
+            staff = await s.get(Staff, sid) if sid is not None else None
+            case = await s.get(Case, c.case_id)
+            if staff is None or not staff.active:
+                return True
+            return case is not None and not await may_hear(s, self.sealer, staff, case)
+
     async def _deliver(self, c: _Claimed) -> int:
         # Still ours without looking: another worker takes a row over only once its lease has run
         # out, and it is sent only while a safe part of the lease remains (checked below).
@@ -634,6 +652,9 @@ class DeliveryWorker:
             address = self.sealer.open_text(*c.sealed_address)
         if address is None or channel is None:
             await self._finish(c, OutboxStatus.dead, "no address")
+            return 0
+        if await self._withheld(c):
+            await self._finish(c, OutboxStatus.dead, "withheld: conflict")
             return 0
         reply = Reply.model_validate(c.payload)
         # A slot of the shared window that would open only after the lease is safe is left for

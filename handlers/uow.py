@@ -24,7 +24,7 @@ from handlers.i18n import Gettext, gettext_for
 from handlers.policy import DeadlinePolicy
 from storage import audit
 from storage.crypto import Sealer
-from storage.models import ChatIdentity, Outbox, Staff, Tip
+from storage.models import Case, ChatIdentity, Outbox, Staff, Tip
 
 
 class MissingDependency(TypeError):
@@ -110,7 +110,7 @@ async def notify_staff(session: AsyncSession, staff_id: int, render: Render, *, 
         if key and await session.scalar(select(Outbox.id).where(Outbox.dedupe_key == key)):
             continue
         row = Outbox(channel=ident.channel, identity_id=ident.id, kind=kind, payload=reply.model_dump(mode="json"),
-                     dedupe_key=key, next_attempt_at=not_before or now, created_at=now)
+                     case_id=about.id if isinstance(about, Case) else None, dedupe_key=key, next_attempt_at=not_before or now, created_at=now)
         session.add(row)
         rows.append(row)
     await session.flush()

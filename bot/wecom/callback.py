@@ -6,6 +6,7 @@ again, so a process that dies afterwards must still find it."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -28,6 +29,32 @@ log = logging.getLogger("lianzu.wecom")
 MAX_BODY_BYTES = 64 * 1024
 REPLAY_WINDOW_SECONDS = 300  # a callback signed longer ago than this is refused
 Handle = Callable[..., Awaitable[list[Reply]]]  # Dispatcher.handle(event, deliver=…)
+# Characters XML 1.0 cannot carry, raw or as a character reference (NUL, controls, surrogates).
+_ILLEGAL_RAW = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_CHAR_REF = re.compile(r"&#(x[0-9a-fA-F]+|[0-9]+);")
+
+
+def _legal(cp: int) -> bool:
+    return cp in (0x9, 0xA, 0xD) or 0x20 <= cp <= 0xD7FF or 0xE000 <= cp <= 0xFFFD or 0x10000 <= cp <= 0x10FFFF
+
+
+def _drop_ref(m: re.Match[str]) -> str:
+    ref = m.group(1)
+    cp = int(ref[1:], 16) if ref[0] in "xX" else int(ref) if len(ref) < 9 else -1
+    return m.group(0) if _legal(cp) else ""
+
+
+def parse_xml(xml: str) -> dict[str, Any]:
+    """The message's fields. A sender's NUL byte or lone surrogate makes the XML ill-formed: parsed
+    again without those characters, so the person gets an answer to the rest of what they typed
+    instead of silence (the dispatcher drops the same characters from any text)."""
+    try:
+        msg = xmltodict.parse(xml)["xml"]
+    except Exception:
+        msg = xmltodict.parse(_CHAR_REF.sub(_drop_ref, _ILLEGAL_RAW.sub("", xml)))["xml"]
+    if not isinstance(msg, dict):
+        raise ValueError("not a message")
+    return msg
 
 
 class WeComCallback:
@@ -75,8 +102,8 @@ class WeComCallback:
         except Exception:  # undecryptable or not XML at all
             return web.Response(status=400, text="bad request")
         try:
-            msg = xmltodict.parse(xml)["xml"]
-            assert isinstance(msg, dict) and msg.get("FromUserName")
+            msg = parse_xml(xml)
+            assert msg.get("FromUserName")
         except Exception:
             return web.Response(status=400, text="bad request")
         # Stored first, then answered; the work follows (WeCom retries anything slower than 5 s,

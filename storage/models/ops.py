@@ -34,6 +34,9 @@ class Outbox(Base):
     address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     key_id: Mapped[str | None] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(48))
+    # The case a notice to staff names: checked again when it is sent, so a conflict that arose
+    # while it waited (declared, a unit changed, an outage) still keeps the reference from them.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), default=None)
     payload: Mapped[dict[str, Any]]  # a serialised neutral Reply
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.pending.value)
