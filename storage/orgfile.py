@@ -348,14 +348,21 @@ async def _import_staff(session: AsyncSession, people: list[StaffIn], ids: _Ids,
     new people inserted together."""
     logins = [s.login for s in people]
     have = {st.login: st for st in (await session.scalars(select(Staff).where(Staff.login.in_(logins)))).all()}
-    # The file holds the standing declarations; one made on a single case, or one still
-    # waiting for an administrator, belongs to the chat and is left alone.
+    # The file holds the standing declarations it wrote (no declaration time). One made in the
+    # chat (/conflict: declared, then decided by an administrator), on a single case or still
+    # waiting, is the declarant's and is never removed by a file that does not list it: a 回避
+    # must not vanish because HR sent an older list.
     standing = (ConflictDeclaration.case_id.is_(None), ConflictDeclaration.status == "confirmed")
+    from_file = (*standing, ConflictDeclaration.declared_at.is_(None))
     declared: dict[int, list[ConflictDeclaration]] = {}
+    from_chat: dict[int, set[tuple[int | None, str | None, str, str]]] = {}
     if have:
         for c in (await session.scalars(select(ConflictDeclaration).where(
                 ConflictDeclaration.staff_id.in_([st.id for st in have.values()]), *standing))).all():
-            declared.setdefault(c.staff_id, []).append(c)
+            if c.declared_at is None:
+                declared.setdefault(c.staff_id, []).append(c)
+            else:
+                from_chat.setdefault(c.staff_id, set()).add((c.unit_id, c.person_name, c.kind, c.reason))
     new: list[tuple[StaffIn, dict[str, Any]]] = []
     renamed = False
     for s in people:
@@ -379,11 +386,12 @@ async def _import_staff(session: AsyncSession, people: list[StaffIn], ids: _Ids,
         if want_roles != {r.role for r in staff.role_rows}:
             staff.role_rows = [StaffRole(role=r) for r in sorted(want_roles)]
             stats["changed"] += 1
-        want_c = _wanted_conflicts(s, ids)
+        # What the chat already holds is not written twice (an exported file lists it too).
+        want_c = _wanted_conflicts(s, ids) - from_chat.get(staff.id, set())
         rows = declared.get(staff.id, [])
         if want_c != {(c.unit_id, c.person_name, c.kind, c.reason) for c in rows}:
             await session.execute(delete(ConflictDeclaration).where(ConflictDeclaration.staff_id == staff.id,
-                                                                    *standing))
+                                                                    *from_file))
             _declare(session, staff.id, want_c)
             stats["changed"] += 1
     await session.flush()

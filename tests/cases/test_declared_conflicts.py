@@ -135,3 +135,32 @@ async def test_stepping_aside_on_a_case_is_the_same_declaration(chat, staff_chat
     await press_data(admin, buttons["✔ 确认"])
     assert (await _declarations(deps, login))[0].status == "confirmed"
     assert not await _sees(member, case.reference)
+
+
+async def test_an_organisation_import_keeps_a_declaration_made_in_the_chat(chat, staff_chat, deps: Deps) -> None:
+    """A confirmed /conflict is not the organisation file's to remove: an HR file that does not list
+    it (the demo file, imported again) leaves it standing, and importing the exported file (which
+    lists it) does not add a second copy."""
+    from bot.app import DEMO_ORG
+    from storage.orgfile import dump_org, export_org, import_org, load_org_file, parse_org
+
+    case = await tip_case(chat, deps)
+    admin = await staff_chat("admin")
+    lead = await staff_chat("o02-lead")
+    await _declare_unit(lead)
+    await press_data(admin, (await _decision_buttons(deps, "admin"))["✔ 确认"])
+    assert [d.status for d in await _declarations(deps, "o02-lead")] == ["confirmed"]
+
+    async with deps.sessionmaker() as s:
+        await import_org(s, load_org_file(DEMO_ORG))
+        await s.commit()
+    assert [d.status for d in await _declarations(deps, "o02-lead")] == ["confirmed"]
+    assert not await _sees(lead, case.reference)
+
+    async with deps.sessionmaker() as s:
+        exported = dump_org(await export_org(s))
+    async with deps.sessionmaker() as s:
+        await import_org(s, parse_org(exported))
+        await s.commit()
+    assert len(await _declarations(deps, "o02-lead")) == 1
+    assert not await _sees(lead, case.reference)
