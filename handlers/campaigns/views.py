@@ -33,8 +33,8 @@ async def show_proposal(ctx: Context, c: Campaign, *, exclusions: bool = True) -
     lines = [_("Campaign {ref}: {title}").format(ref=c.reference, title=c.title)]
     for sg in c.subgroups:
         targets = await service.subgroup_targets(ctx.session, sg)
-        names = await service.target_names(ctx.session, targets, ctx.lang)
-        lines.append(_("Subgroup {n}: {targets}").format(n=sg.number, targets="、".join(names.values())))
+        places = await service.target_names(ctx.session, targets, ctx.lang)
+        lines.append(_("Subgroup {n}: {targets}").format(n=sg.number, targets="、".join(places.values())))
         for role in ("lead", "member", "liaison"):
             who = [names.get(m.staff_id, "?") for m in sg.members if m.role == role]
             if who:

@@ -149,3 +149,17 @@ async def test_a_person_with_a_conflict_on_a_target_sees_nothing_of_it(deps: Dep
 
 async def _target_regions(s, c: Campaign) -> set[int | None]:  # type: ignore[no-untyped-def]
     return set((await s.scalars(select(CampaignTarget.region_id).where(CampaignTarget.campaign_id == c.id))).all())
+
+
+async def test_the_proposal_names_every_person_of_each_subgroup(deps: Deps, staff_chat) -> None:
+    """The proposal a supervisor confirms lists each subgroup's people by name and login, never a
+    place name or a question mark in their stead."""
+    sup = await staff_chat("sup1")
+    c = await create_by_chat(sup, deps)
+    shown = sup.text()
+    async with deps.sessionmaker() as s:
+        for _targets, members in (await _layout(deps, c)).values():
+            for m in members:
+                st = await s.get(Staff, m.staff_id)
+                assert st is not None and f"{st.name} [{st.login}]" in shown, shown
+    assert "?" not in shown.replace("？", "")
