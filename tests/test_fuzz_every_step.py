@@ -4,9 +4,12 @@ step's own token, and files (all the hostile files where the step takes files) â
 anywhere gets the generic error, on either database. The way into each step is derived from its
 table: the conversation's opening, then known good input along the shortest chain of ``goes``
 edges; each step is fuzzed on its own copy of the seeded world (a fresh one whenever an input used
-up what the walk needs), so adding inputs can never keep a step out. Seeded random walks then add
-chains of good and bad input. An entry without an opening, a step no known input reaches, or a step
-with too few hostile inputs fails the test, so a new step cannot slip past the fuzzing."""
+up what the walk needs), so adding inputs can never keep a step out. Every step is fuzzed twice: as
+Telegram sends (buttons) and as WeCom without cards does (buttons shown as numbered text, the menu
+answered by typed numbers: out of range, circled, superscript and full-width digits, numbers wrapped
+in punctuation, huge, several, stale, and the good one). Seeded random walks then add chains of good
+and bad input. An entry without an opening, a step no known input reaches, or a step with too few
+hostile or numbered inputs fails the test, so a new step cannot slip past the fuzzing."""
 
 from __future__ import annotations
 
