@@ -10,7 +10,7 @@ import enum
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import Sealer
@@ -31,7 +31,7 @@ from storage.models import (
     office_units,
 )
 from storage.models import named as named_staff
-from storage.models.named import CaseNamedStaff
+from storage.models.named import CaseNamedStaff, CasePersonConflict
 
 
 class Action(str, enum.Enum):
@@ -119,20 +119,17 @@ async def unit_reasons(session: AsyncSession, staff: Staff, unit_ids: set[int], 
 
 async def conflict_reasons(session: AsyncSession, staff: Staff, case: Case, *, people_text: str | None) -> list[str]:
     """Codes of every reason this person may not work on the case (回避), over every unit the case
-    has had. ``people_text`` is required (``None`` only when the case names nobody): a declared
-    person conflict cannot be checked without it. Being named in the report is read from the
-    named-staff table (matched once, :func:`match_named`), the same rows :func:`visible_clause`
-    counts with."""
+    has had. Callers ask :func:`people_text` first, which brings the matched tables up to date.
+    Being named in the report and a declared person named in it are read from the tables matched
+    once (:func:`match_named`, storage.models.named), the same rows :func:`visible_clause` counts
+    with, so the two cannot disagree."""
     units = await case_unit_ids(session, case)
     reasons = await unit_reasons(session, staff, units, cross_inspection=case.cross_inspection)
     if case.cross_inspection and case.region_id is not None and staff.home_region_id == case.region_id \
             and "home_region" not in reasons:
         reasons.append("home_region")
-    if people_text:
-        names = (await session.scalars(select(ConflictDeclaration.person_name).where(
-            ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.person_name.is_not(None), conflict_in_force()))).all()
-        if any(n and n in people_text for n in names):
-            reasons.append("declared_person")
+    if await session.scalar(select(CasePersonConflict.case_id).where(*_person_conflict(staff.id, case.id)).limit(1)):
+        reasons.append("declared_person")  # matched once (storage.models.named), as visible_clause reads it
     if await session.scalar(select(CaseNamedStaff.staff_id).where(
             CaseNamedStaff.case_id == case.id, CaseNamedStaff.staff_id == staff.id).limit(1)) is not None:
         reasons.append("named_in_report")  # nobody works a report about themselves
@@ -140,6 +137,12 @@ async def conflict_reasons(session: AsyncSession, staff: Staff, case: Case, *, p
             ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.case_id == case.id, conflict_in_force()).limit(1)):
         reasons.append("declared_case")
     return reasons
+
+
+def _person_conflict(staff_id: int, case_id: SQLColumnExpression[int] | int) -> list[ColumnElement[bool]]:
+    """A declaration in force by this person whose person the case's report names."""
+    return [CasePersonConflict.staff_id == staff_id, CasePersonConflict.case_id == case_id,
+            exists().where(ConflictDeclaration.id == CasePersonConflict.declaration_id, conflict_in_force())]
 
 
 async def facts(session: AsyncSession, staff: Staff | None, case: Case, *, people_text: str | None) -> Facts:
@@ -244,9 +247,6 @@ async def visible_clause(session: AsyncSession, sealer: Sealer, staff: Staff) ->
     units |= {u for u in (await session.scalars(select(ConflictDeclaration.unit_id).where(
         ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.unit_id.is_not(None), conflict_in_force()))).all()
         if u is not None}
-    names = [n for n in (await session.scalars(select(ConflictDeclaration.person_name).where(
-        ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.person_name.is_not(None), conflict_in_force()))).all()
-        if n]
     cases = [c for c in (await session.scalars(select(ConflictDeclaration.case_id).where(
         ConflictDeclaration.staff_id == staff.id, ConflictDeclaration.case_id.is_not(None), conflict_in_force()))).all()
         if c is not None]
@@ -264,16 +264,7 @@ async def visible_clause(session: AsyncSession, sealer: Sealer, staff: Staff) ->
             Case.region_id == region,
             exists().where(Unit.id == Case.unit_id, Unit.region_id == region),
             exists().where(CaseUnit.case_id == Case.id, CaseUnit.unit_id == Unit.id, Unit.region_id == region))))
-    if names:
-        # Names are sealed: only the cases whose tip names somebody are opened, and only for
-        # people who declared a person conflict.
-        ids = []
-        for cid, key_id, blob in (await session.execute(select(Case.id, Tip.key_id, Tip.people_enc)
-                                                         .join(Tip, Tip.id == Case.tip_id)
-                                                         .where(Tip.people_enc.is_not(None)))).tuples():
-            text = sealer.open_text(key_id, blob) if blob is not None else ""
-            if any(n in text for n in names):
-                ids.append(cid)
-        if ids:
-            hidden.append(Case.id.in_(ids))
+    # Declared people named in the report: matched once when the declaration was made or the case
+    # opened, not here (no tip is opened to draw a list).
+    hidden.append(exists().where(*_person_conflict(staff.id, Case.id)))
     return not_(or_(*hidden))

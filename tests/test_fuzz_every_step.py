@@ -4,9 +4,12 @@ step's own token, and files (all the hostile files where the step takes files) �
 anywhere gets the generic error, on either database. The way into each step is derived from its
 table: the conversation's opening, then known good input along the shortest chain of ``goes``
 edges; each step is fuzzed on its own copy of the seeded world (a fresh one whenever an input used
-up what the walk needs), so adding inputs can never keep a step out. Seeded random walks then add
-chains of good and bad input. An entry without an opening, a step no known input reaches, or a step
-with too few hostile inputs fails the test, so a new step cannot slip past the fuzzing."""
+up what the walk needs), so adding inputs can never keep a step out. Every step is fuzzed twice: as
+Telegram sends (buttons) and as WeCom without cards does (buttons shown as numbered text, the menu
+answered by typed numbers: out of range, circled, superscript and full-width digits, numbers wrapped
+in punctuation, huge, several, stale, and the good one). Seeded random walks then add chains of good
+and bad input. An entry without an opening, a step no known input reaches, or a step with too few
+hostile or numbered inputs fails the test, so a new step cannot slip past the fuzzing."""
 
 from __future__ import annotations
 
@@ -309,14 +312,43 @@ def hostile(rng: random.Random, files: bool) -> list[tuple[str, object]]:
     return out
 
 
-async def _open(deps: Deps, dispatcher: object, walk: Walk, failures: list[str]) -> tuple[Chat | None, list[str]]:
-    """Play a walk's moves from fresh chats: the last mover's chat (None if a move could not be
-    made) and the last replies it got."""
+# What people type into a numbered menu (WeCom without cards, the console) that is not a plain
+# choice: numbers outside the menu, digits Unicode has in other forms, numbers wrapped in spaces or
+# punctuation, numbers too long for any menu or id, several numbers at once.
+OUTSIDE = ["0", "99", "-1"]
+ODD_DIGITS = [["①", "⑨", "❷", "⑴", "➊"], ["²", "¹", "³", "₂"], ["３", "１", "０", "１２"]]
+WRAPPED = [" 1 ", "1.", "(2)", "1、", "#1", "1!", "第1项", "1 。", "+1", "1.5", "1e3", "1\u20e3"]
+HUGE = ["9" * 40, "１" * 25, "1" + "0" * 18, "٣" * 12]
+SEVERAL = ["1 2", "1,2", "12 3", "1\n2", "１ ２ ３"]
+
+
+def numbered_hostile(rng: random.Random) -> list[tuple[str, object]]:
+    """Typed answers to a step's numbered menu: out of range (0, 99, -1), circled, superscript and
+    full-width digits, a number with spaces or punctuation, a huge number, several numbers, the
+    number of a menu that is no longer the latest (stale), and the good number."""
+    out: list[tuple[str, object]] = [("text", t) for t in OUTSIDE]
+    out += [("text", rng.choice(kind)) for kind in ODD_DIGITS]
+    out += [("text", rng.choice(WRAPPED)), ("text", rng.choice(HUGE)), ("text", rng.choice(SEVERAL)), ("stale", None)]
+    rng.shuffle(out)
+    return [("good", None), *out]  # popped from the end: the good number comes last
+
+
+def latest_menu(c: Chat, skip: int = 0) -> list[str]:
+    """The button data of the latest reply with buttons (``skip`` of them passed over first)."""
+    menus = [[b.data for b in r.flat_buttons()] for r in reversed(c.history) if r.flat_buttons()]
+    return menus[skip] if len(menus) > skip else []
+
+
+async def _open(deps: Deps, dispatcher: object, walk: Walk, failures: list[str],
+                numbered: bool = False) -> tuple[Chat | None, list[str]]:
+    """Play a walk's moves from fresh chats (on a numbered-menu channel if ``numbered``): the last
+    mover's chat (None if a move could not be made) and the last replies it got."""
     chats: dict[str | None, Chat] = {}
     who: str | None = None
     for who, kind, value in walk:
         if who not in chats:
-            chats[who] = Chat(dispatcher=dispatcher, external_id=f"walk-{uuid.uuid4().hex[:8]}")  # type: ignore[arg-type]
+            chats[who] = Chat(dispatcher=dispatcher, external_id=f"walk-{uuid.uuid4().hex[:8]}",  # type: ignore[arg-type]
+                              numbered_menus=numbered)
             if who:
                 await bind_staff(deps, who, chats[who].external_id)
         c = chats[who]
@@ -337,11 +369,13 @@ async def _open(deps: Deps, dispatcher: object, walk: Walk, failures: list[str])
 
 
 async def _directed(url: str, target: tuple[str, str], walk: Walk, todo: list[tuple[str, object]],
-                    rng: random.Random, hostile_at: dict[tuple[str, str], int], failures: list[str],
-                    stop: list[str]) -> bool:
+                    rng: random.Random, hostile_at: dict[tuple[str, str], int], numbered_at: dict[tuple[str, str], int],
+                    failures: list[str],
+                    stop: list[str], numbered: bool = False) -> bool:
     """Enter ``target`` by its walk and give it the hostile inputs in ``todo`` (consumed), walking
     in again whenever one of them moves on. False when the walk no longer arrives on this copy
-    (an earlier input here used up what it needs: a request refused, a member stepped aside)."""
+    (an earlier input here used up what it needs: a request refused, a member stepped aside).
+    ``numbered``: the chats show buttons as numbered text and the inputs are typed numbers."""
     engine = make_engine(url)
     try:
         cfg = make_config(url)
@@ -352,11 +386,17 @@ async def _directed(url: str, target: tuple[str, str], walk: Walk, todo: list[tu
         who: str | None = None
         while todo:
             if c is None or await _state(deps, c) != target:
-                c, stop[:] = await _open(deps, dispatcher, walk, failures)
+                c, stop[:] = await _open(deps, dispatcher, walk, failures, numbered)
                 if c is None or await _state(deps, c) != target:
                     return False
                 who = walk[-1][0]
             kind, value = todo.pop()
+            if kind == "good":  # the number of the step's first own choice, else the first one
+                menu = latest_menu(c)
+                own = [i for i, d in enumerate(menu) if d.startswith("c:") and not d.endswith((":cancel", ":back"))]
+                value = str((own or [0])[0] + 1)
+            elif kind == "stale":  # one past the end of the latest menu: a choice only on an earlier menu
+                value = str(max(len(latest_menu(c, 1)), len(latest_menu(c)) + 1))
             if kind == "file":
                 replies = await c.send(None, attachment=value)
                 if any(generic(r.text) for r in replies):
@@ -367,7 +407,8 @@ async def _directed(url: str, target: tuple[str, str], walk: Walk, todo: list[tu
                             failures, who)
             else:
                 await _send(c, str(value), kind == "button", failures, who)
-            hostile_at[target] = hostile_at.get(target, 0) + 1
+            counts = numbered_at if numbered else hostile_at
+            counts[target] = counts.get(target, 0) + 1
         return True
     finally:
         await engine.dispose()
@@ -474,19 +515,24 @@ def test_every_step_of_every_conversation_takes_hostile_input_without_the_generi
     assert missing == []
     seen: set[tuple[str, str]] = set()
     hostile_at: dict[tuple[str, str], int] = {}
+    numbered_at: dict[tuple[str, str], int] = {}
     failures: list[str] = []
     rng = random.Random(20261123)
-    # Directed: each step on its own copy, so that what one walk changes cannot keep another out.
+    # Directed: each step on its own copy, so that what one walk changes cannot keep another out;
+    # once as Telegram sends (buttons), once as WeCom does (the menu answered by typed numbers).
     for target, walk in sorted(walks.items()):
-        todo = hostile(rng, takes_files(*target))
-        stop: list[str] = []
-        while todo:  # a fresh copy whenever an input used up what the walk needs (a reason typed)
-            size = len(todo)
-            arrived = asyncio.run(_directed(_copy(templates, seeded), target, walk, todo, rng, hostile_at, failures,
-                                            stop))
-            if not arrived and len(todo) == size:
-                failures.append(f"the walk to {target} stops at {stop}")
-                break
+        url = ""
+        for numbered, todo in ((False, hostile(rng, takes_files(*target))), (True, numbered_hostile(rng))):
+            stop: list[str] = []
+            while todo:  # a fresh copy whenever an input used up what the walk needs (a reason typed)
+                size, reused = len(todo), bool(url)
+                url = url or _copy(templates, seeded)  # the numbered inputs first try the buttons' copy
+                arrived = asyncio.run(_directed(url, target, walk, todo, rng, hostile_at, numbered_at, failures,
+                                                stop, numbered))
+                url = url if arrived else ""
+                if not arrived and len(todo) == size and not reused:
+                    failures.append(f"the walk to {target} stops at {stop}" + " (numbered)" * numbered)
+                    break
     # Then seeded random walks from every entry, for what a chain of good and bad inputs does.
     batch, i = len(world.entries), 0
     for _round in range(ROUNDS):
@@ -498,6 +544,7 @@ def test_every_step_of_every_conversation_takes_hostile_input_without_the_generi
           f"{sorted(hostile_at.items(), key=lambda kv: kv[1])[:6]}")
     assert sorted(all_steps() - set(walks)) == []
     assert sorted(s for s in all_steps() if hostile_at.get(s, 0) < 7) == []
+    assert sorted(s for s in all_steps() if numbered_at.get(s, 0) < len(numbered_hostile(rng))) == []
 
 
 def test_a_step_without_a_known_way_in_fails_the_fuzzing() -> None:

@@ -14,6 +14,7 @@ from handlers.dispatcher import Dispatcher, label_key, menu_number
 from handlers.i18n import N_, gettext_for
 from storage.models import ConversationState
 from tests.fakes import Chat
+from tests.test_bad_input import generic
 
 
 def numbered(dispatcher: Dispatcher, **kw: object) -> Chat:
@@ -96,3 +97,20 @@ def test_menu_numbers_and_labels_are_read_as_people_type_them() -> None:
     assert label_key("◀ 返回") == label_key("返回") == "返回"
     assert label_key("ＤＯＮＥ!") == "done"
     assert N_("Done")  # the label pressed by word exists in the catalog
+
+
+def test_odd_numbers_are_read_as_their_digit_or_as_text() -> None:
+    # Superscript, subscript, parenthesised, dingbat and other scripts' digits stand for their
+    # digit; signs, keycaps, several numbers and huge numbers are no menu number (ordinary text).
+    assert [menu_number(t) for t in ("²", "₂", "⑴", "➊", "٣", "-1", "+1", "1\u20e3", "1 2", "1,2", "9" * 40,
+                                     "１" * 25, "1.5", "")] == [2, 2, 1, 1, 3] + [None] * 9
+
+
+@pytest.mark.parametrize("typed", ["-1", "0", "99", "9" * 40, "１" * 25, "1 2", "1\n2", "1\u20e3", "٣" * 12, "#1"])
+async def test_hostile_numbers_in_a_numbered_menu_get_a_clear_answer(dispatcher: Dispatcher, typed: str) -> None:
+    c = numbered(dispatcher)
+    await to_details(c)
+    menu = c.buttons()
+    replies = await c.send(typed)
+    assert replies and not any(generic(r.text) for r in replies)
+    assert "第3步" in c.text() and c.buttons() == menu  # still describing, the same menu

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers.access import Action, decide
+from handlers.access import Action, decide, match_named
+from storage.crypto import Sealer
 from storage.db import make_engine, make_sessionmaker
 from storage.models import (
     Assignment,
@@ -22,8 +23,10 @@ from storage.models import (
     Role,
     Staff,
     StaffRole,
+    Tip,
     Unit,
 )
+from tests.conftest import make_config
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 PEOPLE = ["王某某", "李某", "赵某"]
@@ -79,11 +82,20 @@ async def check(db_url: str, world) -> None:  # type: ignore[no-untyped-def]
                 people.append(p)
             unit = units[case_spec["unit"]] if case_spec["unit"] is not None else None
             group_of_unit = next((o.joint_group_id for o in office_rows if unit in o.units), None)
+            # The tip naming the case's people, sealed: declared person conflicts are matched
+            # against it once, as the case is opened (storage.models.named).
+            sealer = Sealer(make_config(db_url).keyring)
+            key_id, body = sealer.seal_text("正文")
+            tip = Tip(anonymous=True, receipt_hash="r-1", key_id=key_id, body_enc=body, created_at=NOW,
+                      people_enc=sealer.seal_text(case_spec["people"])[1] if case_spec["people"] else None)
+            s.add(tip)
+            await s.flush()
             case = Case(reference="R-1", source="public_report", state="assigned", unit_id=unit.id if unit else None,
                         region_id=regions[case_spec["region"]].id, joint_group_id=group_of_unit,
-                        cross_inspection=case_spec["cross"], created_at=NOW, updated_at=NOW)
+                        cross_inspection=case_spec["cross"], created_at=NOW, updated_at=NOW, tip_id=tip.id)
             s.add(case)
             await s.flush()
+            await match_named(s, sealer, case)
             a = Assignment(case_id=case.id, status="confirmed", created_at=NOW,
                            members=[AssignmentMember(staff_id=people[i].id, role=r) for i, r in team.items()])
             s.add(a)

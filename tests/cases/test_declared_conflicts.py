@@ -164,3 +164,28 @@ async def test_an_organisation_import_keeps_a_declaration_made_in_the_chat(chat,
         await s.commit()
     assert len(await _declarations(deps, "o02-lead")) == 1
     assert not await _sees(lead, case.reference)
+
+
+async def test_a_person_conflict_withdrawn_from_the_organisation_file_no_longer_hides_the_case(
+        chat, staff_chat, deps: Deps, clock) -> None:  # type: ignore[no-untyped-def]
+    """A standing person conflict from the organisation file hides the case it names from /case
+    and /list; taken out of the file (withdrawn), the case is back."""
+    from bot.app import DEMO_ORG
+    from storage.orgfile import ConflictIn, import_org, load_org_file
+
+    async def load(person: str | None) -> None:
+        org = load_org_file(DEMO_ORG)
+        sup = next(s for s in org.staff if s.login == "sup1")
+        sup.conflicts = [ConflictIn(person=person, kind="relative")] if person else []
+        async with deps.sessionmaker() as s, s.begin():
+            await import_org(s, org, now=clock.now())
+
+    case = await tip_case(chat, deps, people="张某，副总队长")
+    sup1, control = await staff_chat("sup1"), await staff_chat("sup2")
+    await load("张某")
+    assert await _sees(control, case.reference) and not await _sees(sup1, case.reference)
+    assert case.reference in control.text(await control.send("/list"))
+    assert case.reference not in sup1.text(await sup1.send("/list"))
+    await load(None)
+    assert await _sees(sup1, case.reference)
+    assert case.reference in sup1.text(await sup1.send("/list"))

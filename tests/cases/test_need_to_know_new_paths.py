@@ -280,3 +280,81 @@ async def test_a_lead_who_moved_out_of_the_office_stationed_at_the_unit_is_not_t
     for q in ("/status month", "/list", "逾期的有哪些？", "list overdue cases"):
         seen, unseen = control.text(await control.send(q)), mover.text(await mover.send(q))
         assert case.reference in seen and case.reference not in unseen, (q, seen, unseen)
+
+
+async def declare_person_in_chat(c: Chat, name: str) -> None:
+    """/conflict with a person, as on a phone; the declaration stays pending."""
+    await c.send("/conflict")
+    await c.press(N_("A person"))
+    await c.send(name)
+    await c.press(N_("a close relative (近亲属)"))
+    await c.send("系本人表兄。")
+
+
+async def test_a_person_conflict_declared_after_the_case_opened_hides_it_until_refused(
+        chat: ChatMaker, staff_chat: StaffChat, deps: Deps, clock: ManualClock) -> None:
+    """A declared person conflict is matched against the cases once, when it is declared (the
+    case here was opened before it), and read by /case, /status, /stats, /list and the reminders
+    alike; once an administrator refuses it, the case is back."""
+    from tests.cases.conftest import bind_group, outbox_to
+    from tests.schedule.test_deadlines import run_tick
+
+    await bind_group(deps, "jg1")
+    deps.config.small_count_threshold = 1
+    named = await tip_case(chat, deps, people="张某，副总队长")  # about the traffic police
+    other = await tip_case(chat, deps, people="李某")
+    sup1, control, lead = await staff_chat("sup1"), await staff_chat("sup2"), await staff_chat("o02-lead")
+    questions = ("/status month", "/list", "逾期的有哪些？", "/stats month", "本月收到多少件？")
+    before = {q: sup1.text(await sup1.send(q)) for q in questions}
+    await declare_person_in_chat(sup1, "张某")
+    await declare_person_in_chat(lead, "张某")
+    [decl] = await pending(deps, "sup1")
+    clock.advance(days=10)  # both cases' acceptance is overdue
+    after = {q: sup1.text(await sup1.send(q)) for q in questions}
+    for q in questions:
+        seen, unseen = control.text(await control.send(q)), sup1.text(await sup1.send(q))
+        assert named.reference not in unseen, (q, unseen)
+        if "多少" in q or "stats" in q:
+            assert counts(seen) != counts(unseen), (q, seen, unseen)  # counted without it
+        else:
+            assert named.reference in seen and other.reference in seen and other.reference in unseen, (q, seen, unseen)
+    fake = made_up(named.reference)
+    assert same(await sup1.send(f"/case {named.reference}"), await sup1.send(f"/case {fake}"), (named.reference, fake))
+    clock.advance(days=-7)  # back before the deadline: reminders go out
+    await run_tick(deps)
+    reminded = " ".join(o.payload["text"] for o in await outbox_to(deps, "o02-lead") if o.kind == "reminder")
+    assert other.reference in reminded and named.reference not in reminded
+    admin = await staff_chat("admin")
+    await press_data(admin, f"a:conflict:{decl.id}.no")
+    await admin.send("与被反映人同名，并非同一人。")
+    clock.advance(days=7)
+    for q in questions:  # refused: sup1 sees and counts the case again
+        assert sup1.text(await sup1.send(q)) == control.text(await control.send(q)), q
+    assert before != after
+
+
+async def test_figures_open_no_tip_for_a_person_with_a_declared_person_conflict(
+        chat: ChatMaker, staff_chat: StaffChat, deps: Deps, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The declaration is matched once; after that the figures read the matches: a person with a
+    declared person conflict opens no more reports for /status, /stats or the digest than one
+    without, however many reports there are."""
+    for _ in range(3):
+        await tip_case(chat, deps, people="张某，副总队长")
+    sup1, sup2 = await staff_chat("sup1"), await staff_chat("sup2")
+    await declare_person_in_chat(sup1, "张某")
+    await sup1.send("/list")  # the first check after the declaration matches it
+    opened: list[str] = []
+    real = deps.sealer.open_text
+
+    def open_text(key_id: str, blob: bytes) -> str:
+        opened.append(key_id)
+        return real(key_id, blob)
+
+    monkeypatch.setattr(deps.sealer, "open_text", open_text)
+    for q in ("/status month", "/stats month", "逾期的有哪些？"):
+        counted = []
+        for c in (sup1, sup2):
+            opened.clear()
+            await c.send(q)
+            counted.append(len(opened))
+        assert counted[0] <= counted[1], (q, counted)
