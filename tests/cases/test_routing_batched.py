@@ -260,6 +260,9 @@ async def test_a_proposal_looks_for_cases_to_match_again_within_its_own_statemen
             s.add(c)
         await s.flush()
         await match_named(s, uow.sealer, named_case)
+        # The organisation's person declarations, matched by the first check of the database's life.
+        from storage.models import named as named_staff
+        await named_staff.match_declarations(s, uow.sealer)
         ids = named_case.id, case.id
 
     async def propose() -> int:
