@@ -6,14 +6,17 @@ no longer count, a staff member named in the report) plus rotation."""
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from handlers.access import match_named
 from handlers.cases import routing
 from handlers.deps import Deps
+from handlers.uow import UnitOfWork
 from storage.models import (
     Assignment,
     AssignmentMember,
@@ -31,6 +34,23 @@ from storage.models import (
     Unit,
 )
 from storage.models import named as named_staff
+
+
+@contextlib.contextmanager
+def statements_sent(uow: UnitOfWork) -> Iterator[list[str]]:
+    """The SQL statements this unit of work's engine sends inside the block."""
+    bind = uow.session.bind
+    assert bind is not None
+    engine, seen = bind.sync_engine, []
+
+    def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 PEOPLE = ["王某某", "李某", "赵某"]
@@ -184,8 +204,6 @@ async def test_random_organisations_get_the_same_proposals(deps: Deps) -> None:
 async def test_a_proposal_takes_the_same_statements_however_large_the_group(deps: Deps) -> None:
     """One statement for the group (the tip and its people's declared names add one each), the
     same for 200 more people in it: nothing is asked person by person."""
-    from sqlalchemy import event
-
     async with deps.begin() as uow:
         s = uow.session
         unit = await s.scalar(select(Unit).join(Unit.offices).where(Office.joint_group_id.is_not(None)).limit(1))
@@ -206,23 +224,12 @@ async def test_a_proposal_takes_the_same_statements_however_large_the_group(deps
     async def statements() -> list[int]:
         counts = []
         async with deps.begin() as uow:
-            engine = uow.session.bind.sync_engine if uow.session.bind is not None else None
-            assert engine is not None
-            seen: list[str] = []
-
-            def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
-                seen.append(statement)
-
             # Cases an import left to be matched again are settled once per transaction, first.
             await named_staff.settle(uow.session, uow.sealer)
             for cid in ids:
                 case = await uow.session.get(Case, cid)
-                seen.clear()
-                event.listen(engine, "before_cursor_execute", count)
-                try:
+                with statements_sent(uow) as seen:
                     proposal = await routing.propose(uow, case)
-                finally:
-                    event.remove(engine, "before_cursor_execute", count)
                 assert proposal.lead_id is not None
                 counts.append(len(seen))
         return counts
@@ -238,7 +245,7 @@ async def test_a_proposal_looks_for_cases_to_match_again_within_its_own_statemen
     """The first proposal of a transaction is one statement when no case waits for its named
     staff to be matched again; when one does (an import renamed someone), the proposal still
     matches it, as every access check does."""
-    from sqlalchemy import delete, event
+    from sqlalchemy import delete
 
     from storage.models import CaseNamedPending, CaseNamedStaff
 
@@ -261,25 +268,14 @@ async def test_a_proposal_looks_for_cases_to_match_again_within_its_own_statemen
         await s.flush()
         await match_named(s, uow.sealer, named_case)
         # The organisation's person declarations, matched by the first check of the database's life.
-        from storage.models import named as named_staff
         await named_staff.match_declarations(s, uow.sealer)
         ids = named_case.id, case.id
 
     async def propose() -> int:
         async with deps.begin() as uow:
-            engine = uow.session.bind.sync_engine if uow.session.bind is not None else None
-            assert engine is not None
-            seen: list[str] = []
-
-            def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
-                seen.append(statement)
-
             c = await uow.session.get(Case, ids[1])
-            event.listen(engine, "before_cursor_execute", count)
-            try:
+            with statements_sent(uow) as seen:
                 assert (await routing.propose(uow, c)).lead_id is not None
-            finally:
-                event.remove(engine, "before_cursor_execute", count)
             return len(seen)
 
     assert await propose() == 1
