@@ -69,9 +69,9 @@ async def stationed_unit_ids(session: AsyncSession, office_id: int | None) -> se
 
 
 async def people_text(session: AsyncSession, sealer: Sealer, case: Case) -> str | None:
-    """The people named in the case's tip: what a declared person conflict is checked against.
-    Every access check about a case asks for it first, so the named-staff table is brought up to
-    date here (an import added or renamed someone) before anyone reads it."""
+    """The people named in the case's tip, opened: only for what must compare names itself
+    (routing's proposal, a transfer's group check). Access checks never open it: they read the
+    tables matched once (:func:`conflict_reasons`)."""
     await named_staff.settle(session, sealer)
     if case.tip_id is None:
         return None
@@ -117,12 +117,13 @@ async def unit_reasons(session: AsyncSession, staff: Staff, unit_ids: set[int], 
     return reasons
 
 
-async def conflict_reasons(session: AsyncSession, staff: Staff, case: Case, *, people_text: str | None) -> list[str]:
+async def conflict_reasons(session: AsyncSession, sealer: Sealer, staff: Staff, case: Case) -> list[str]:
     """Codes of every reason this person may not work on the case (回避), over every unit the case
-    has had. Callers ask :func:`people_text` first, which brings the matched tables up to date.
-    Being named in the report and a declared person named in it are read from the tables matched
-    once (:func:`match_named`, storage.models.named), the same rows :func:`visible_clause` counts
-    with, so the two cannot disagree."""
+    has had. Being named in the report and a declared person named in it are read from the tables
+    matched once (:func:`match_named`, storage.models.named), the same rows :func:`visible_clause`
+    counts with, so the two cannot disagree; they are brought up to date first (an import added or
+    renamed someone, a person declaration is new), once per transaction."""
+    await named_staff.settle(session, sealer)
     units = await case_unit_ids(session, case)
     reasons = await unit_reasons(session, staff, units, cross_inspection=case.cross_inspection)
     if case.cross_inspection and case.region_id is not None and staff.home_region_id == case.region_id \
@@ -145,10 +146,10 @@ def _person_conflict(staff_id: int, case_id: SQLColumnExpression[int] | int) -> 
             exists().where(ConflictDeclaration.id == CasePersonConflict.declaration_id, conflict_in_force())]
 
 
-async def facts(session: AsyncSession, staff: Staff | None, case: Case, *, people_text: str | None) -> Facts:
+async def facts(session: AsyncSession, sealer: Sealer, staff: Staff | None, case: Case) -> Facts:
     if staff is None:
         return Facts(set(), False, False, None)
-    reasons = await conflict_reasons(session, staff, case, people_text=people_text)
+    reasons = await conflict_reasons(session, sealer, staff, case)
     group_lead = False
     if Role.lead in staff.roles and staff.office_id is not None and case.joint_group_id is not None:
         office = await session.get(Office, staff.office_id)
@@ -192,14 +193,13 @@ def allowed(f: Facts, action: Action) -> bool:
     return False
 
 
-async def decide(session: AsyncSession, staff: Staff | None, case: Case, action: Action, *,
-                 people_text: str | None) -> bool:
-    return allowed(await facts(session, staff, case, people_text=people_text), action)
+async def decide(session: AsyncSession, sealer: Sealer, staff: Staff | None, case: Case, action: Action) -> bool:
+    return allowed(await facts(session, sealer, staff, case), action)
 
 
 async def conflicted(session: AsyncSession, sealer: Sealer, staff: Staff, case: Case) -> bool:
     """Whether this person must hear nothing of the case: the same rule as /case, people included."""
-    return (await facts(session, staff, case, people_text=await people_text(session, sealer, case))).conflict
+    return (await facts(session, sealer, staff, case)).conflict
 
 
 Hears = Callable[[AsyncSession, Sealer, Staff], Awaitable[bool]]
@@ -224,11 +224,10 @@ async def without_conflicts(session: AsyncSession, sealer: Sealer, case: Case | 
     ids = list(dict.fromkeys(staff_ids))
     if case is None or not ids:
         return ids
-    people = await people_text(session, sealer, case)
     out = []
     for sid in ids:
         staff = await session.get(Staff, sid)
-        if staff is not None and not (await facts(session, staff, case, people_text=people)).conflict:
+        if staff is not None and not (await facts(session, sealer, staff, case)).conflict:
             out.append(sid)
     return out
 

@@ -20,7 +20,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.access import Action, decide, people_text
+from handlers.access import Action, decide
 from handlers.cases import routing
 from handlers.config import Config
 from handlers.events import Button, Reply
@@ -241,9 +241,8 @@ async def deactivate(uow: UnitOfWork, login: str) -> Deactivation | None:
             .join(Assignment, Assignment.id == AssignmentMember.assignment_id)
             .where(Assignment.case_id == case.id, Assignment.status == "confirmed",
                    AssignmentMember.role == MemberRole.lead.value, Staff.active.is_(True)))).all()
-        people = await people_text(session, uow.sealer, case)
         for person in {p.id: p for p in [*leads, *supervisors]}.values():
-            if not await decide(session, person, case, Action.view, people_text=people):
+            if not await decide(session, uow.sealer, person, case, Action.view):
                 continue  # need-to-know: a conflicted person is never told the reference
             rows = await uow.outbox.to_staff(person.id, _notice(staff.name, case), about=case, kind="deactivated",
                                              dedupe_key=f"deactivated:{staff.id}:{case.id}:{person.id}:{now:%Y%m%d%H%M}")

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from handlers.access import Action, decide, people_text, visible_clause
+from handlers.access import Action, decide, visible_clause
 from handlers.cases import binding, conflicts, evidence, lists, routing, service, signoff
 from handlers.cases.conversations import CONVERSATIONS, INTAKE, NEW_CASE
 from handlers.cases.extensions import CASE_REQUEST
@@ -100,8 +100,7 @@ async def my(ctx: Context, args: str) -> None:
             .order_by(Case.id).limit(20))).all() if office and office.joint_group_id else []
         visible = []
         for c in waiting:
-            if await decide(ctx.session, staff, c, Action.accept,
-                            people_text=await people_text(ctx.session, ctx.sealer, c)):
+            if await decide(ctx.session, ctx.sealer, staff, c, Action.accept):
                 visible.append(c)
         if visible:
             lines.append(_("Waiting in your joint group:"))
@@ -242,8 +241,7 @@ async def deactivate_cmd(ctx: Context, args: str) -> None:
                       open_cases=len(done.open_cases))
     lines = [_("{name} is deactivated: {n} linked chats stopped working, outstanding codes destroyed.").format(
         name=done.staff.name, n=done.chats)]
-    visible = [c for c in done.open_cases if await decide(ctx.session, admin, c, Action.view,
-                                                        people_text=await people_text(ctx.session, ctx.sealer, c))]
+    visible = [c for c in done.open_cases if await decide(ctx.session, ctx.sealer, admin, c, Action.view)]
     if done.open_cases:
         lines.append(_("Open cases needing a replacement: {n}; their leads and supervisors have been told.").format(
             n=len(done.open_cases)))

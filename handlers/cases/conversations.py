@@ -11,7 +11,7 @@ import enum
 from sqlalchemy import select
 
 from handlers import inputs
-from handlers.access import Action, allowed, facts, people_text
+from handlers.access import Action, allowed, facts
 from handlers.cases import feedback, service
 from handlers.cases.replies import INPUT_TTL, act_on_case, illegal, load_visible, not_found, offer_units
 from handlers.cases.routing import Proposal
@@ -344,8 +344,7 @@ class NewCase(Conversation):
         ctx.state.end()
         # Whoever registers a clue is still bound by 回避: the access policy decides whether they
         # may follow it, and they are invited to open it only if they may.
-        people = await people_text(ctx.session, ctx.sealer, case)
-        f = await facts(ctx.session, staff, case, people_text=people)
+        f = await facts(ctx.session, ctx.sealer, staff, case)
         if allowed(f, Action.view):
             ctx.reply(ctx._("Case {ref} opened. Open it with /case {ref}.").format(ref=case.reference))
         else:

@@ -10,7 +10,7 @@ import enum
 
 from sqlalchemy import select
 
-from handlers.access import Action, decide, people_text
+from handlers.access import Action, decide
 from handlers.cases import routing, service
 from handlers.cases.replies import INPUT_TTL, act_on_case
 from handlers.context import Context
@@ -52,11 +52,10 @@ async def shift_open_deadlines(uow: UnitOfWork, case: Case, working_days: int, *
 async def _supervisors_without_conflict(uow: UnitOfWork, case: Case) -> list[int]:
     ids = sorted(set((await uow.session.scalars(select(StaffRole.staff_id).where(
         StaffRole.role == Role.supervisor.value))).all()))
-    people = await people_text(uow.session, uow.sealer, case)
     out = []
     for sid in ids:
         st = await uow.session.get(Staff, sid)
-        if st is not None and st.active and await decide(uow.session, st, case, Action.approve, people_text=people):
+        if st is not None and st.active and await decide(uow.session, uow.sealer, st, case, Action.approve):
             out.append(sid)
     return out
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Select, select
 
-from handlers.access import Action, decide, people_text
+from handlers.access import Action, decide
 from handlers.cases import joint_units, routing
 from handlers.cases.views import SOURCE_WORDS, STATE_WORDS
 from handlers.context import Context
@@ -100,8 +100,7 @@ def query(f: Filters, now: datetime) -> Select[tuple[Case]]:
 async def visible(ctx: Context, staff: Staff, cases: list[Case]) -> list[Case]:
     out = []
     for c in cases:
-        if await decide(ctx.session, staff, c, Action.view,
-                        people_text=await people_text(ctx.session, ctx.sealer, c)):
+        if await decide(ctx.session, ctx.sealer, staff, c, Action.view):
             out.append(c)
     return out
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from handlers.access import Action, Facts, allowed, facts, people_text
+from handlers.access import Action, Facts, allowed, facts
 from handlers.cases import joint_units, service
 from handlers.cases.views import STATE_WORDS, render_case
 from handlers.context import Context
@@ -50,8 +50,7 @@ async def load_visible(ctx: Context, case_id: int, action: Action) -> tuple[Case
     staff = ctx.actor.staff
     if case is None or staff is None:
         return None, None
-    people = await people_text(ctx.session, ctx.sealer, case)
-    f = await facts(ctx.session, staff, case, people_text=people)
+    f = await facts(ctx.session, ctx.sealer, staff, case)
     if not allowed(f, Action.view) or not allowed(f, action):
         await ctx.uow.audit(staff, "refused", case_id=case.id, what=action.value)
         return None, f
@@ -89,8 +88,7 @@ async def act_on_case(ctx: Context, typed: str, need: Action, act: Act, *, empty
 async def show_case(ctx: Context, case: Case, typed: str = "") -> None:
     """``typed``: the reference as the person typed it, echoed if they may not see the case."""
     staff = ctx.require_staff()
-    people = await people_text(ctx.session, ctx.sealer, case)
-    f = await facts(ctx.session, staff, case, people_text=people)
+    f = await facts(ctx.session, ctx.sealer, staff, case)
     if not allowed(f, Action.view):
         await refused(ctx, Action.view.value, case_id=case.id, typed=typed)
         return

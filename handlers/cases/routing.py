@@ -37,6 +37,7 @@ from sqlalchemy.sql.visitors import replacement_traverse
 from handlers.access import conflict_reasons, people_text
 from handlers.uow import UnitOfWork
 from storage.base import UTCDateTime
+from storage.crypto import Sealer
 from storage.models import (
     Assignment,
     AssignmentMember,
@@ -151,9 +152,9 @@ async def recently_handled(session: AsyncSession, unit_id: int | None, now: date
     return set(await session.scalars(_recent_members(unit_id, now - timedelta(days=30 * months))))
 
 
-async def staff_conflicts(session: AsyncSession, staff: Staff, case: Case, *, people: str | None,
+async def staff_conflicts(session: AsyncSession, sealer: Sealer, staff: Staff, case: Case, *,
                           recent: set[int]) -> list[str]:
-    reasons = await conflict_reasons(session, staff, case, people_text=people)
+    reasons = await conflict_reasons(session, sealer, staff, case)
     if staff.id in recent:
         reasons.append("rotation")
     return reasons

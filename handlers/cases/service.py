@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.access import Action, decide, facts, people_text, unit_reasons, without_conflicts
+from handlers.access import Action, decide, facts, unit_reasons, without_conflicts
 from handlers.cases import joint_units, routing
 from handlers.events import Button, Reply
 from handlers.i18n import N_, Gettext
@@ -72,8 +72,7 @@ async def find_case(session: AsyncSession, reference: str) -> Case | None:
 
 
 async def require(uow: UnitOfWork, staff: Staff, case: Case, action: Action) -> None:
-    people = await people_text(uow.session, uow.sealer, case)
-    if not await decide(uow.session, staff, case, action, people_text=people):
+    if not await decide(uow.session, uow.sealer, staff, case, action):
         raise Denied()
 
 
@@ -210,9 +209,8 @@ async def check_member(uow: UnitOfWork, case: Case, staff: Staff, role: MemberRo
         if (office is None or office.joint_group_id is None or office.joint_group_id != case.joint_group_id) and \
                 not await joint_units.member_of_case_unit(uow, case, staff.office_id):
             raise Problem("conflict", login=staff.login, reasons=["other_group"])
-    people = await people_text(uow.session, uow.sealer, case)
     recent = await routing.recently_handled(uow.session, case.unit_id, uow.now(), uow.config.rotation_months)
-    reasons = await routing.staff_conflicts(uow.session, staff, case, people=people, recent=recent)
+    reasons = await routing.staff_conflicts(uow.session, uow.sealer, staff, case, recent=recent)
     if reasons == ["stationed"] and role is MemberRole.liaison:
         return  # local staff may join as liaisons, with the narrower view
     if reasons:
@@ -318,7 +316,7 @@ async def acknowledge(uow: UnitOfWork, staff: Staff, member_id: int) -> tuple[st
     # Made up, someone else's, or about a case the person now has a conflict on: one answer, so
     # the button tells nobody what exists.
     if member is None or member.staff_id != staff.id or case is None or \
-            (await facts(session, staff, case, people_text=await people_text(session, uow.sealer, case))).conflict:
+            (await facts(session, uow.sealer, staff, case)).conflict:
         return "not_yours", None
     if assignment is None or assignment.status != "confirmed":
         return "stale", case

@@ -118,12 +118,12 @@ async def check(db_url: str, world) -> None:  # type: ignore[no-untyped-def]
                 role = team.get(i)
                 supervisor = bool(roles & {Role.supervisor, Role.admin})
                 group_lead = Role.lead in roles and office.joint_group_id == group_of_unit and group_of_unit is not None
-                view = await decide(s, p, case, Action.view, people_text=case_spec["people"])
-                content = await decide(s, p, case, Action.view_content, people_text=case_spec["people"])
+                view = await decide(s, sealer, p, case, Action.view)
+                content = await decide(s, sealer, p, case, Action.view_content)
                 local_liaison = role == "liaison" and reasons == {"stationed"}
                 if reasons and not local_liaison:
                     for action in Action:  # a conflict hides everything
-                        assert not await decide(s, p, case, action, people_text=case_spec["people"]), (i, action, reasons)
+                        assert not await decide(s, sealer, p, case, action), (i, action, reasons)
                 if role is None and not supervisor and not group_lead:
                     assert not view, (i, "no role in the case")
                 if role == "liaison":  # the liaison's narrow view, whatever else the person may be

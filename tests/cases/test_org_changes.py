@@ -64,10 +64,10 @@ async def test_an_office_transfer_keeps_the_old_office_in_conflicts(deps: Deps, 
                     created_at=clock.now(), updated_at=clock.now())
         s.add(case)
         await s.flush()
-        assert await conflict_reasons(s, staff, case, people_text=None) == ["formerly_stationed"]
+        assert await conflict_reasons(s, deps.sealer, staff, case) == ["formerly_stationed"]
         # Someone who never sat there has no such reason.
         other = await s.scalar(select(Staff).where(Staff.login == "o09-f1"))
-        assert await conflict_reasons(s, other, case, people_text=None) == []
+        assert await conflict_reasons(s, deps.sealer, other, case) == []
     assert await export_org_office(deps, "o02-f1") == "o09"
 
 

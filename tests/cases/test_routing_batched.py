@@ -61,7 +61,6 @@ async def reference(uow, case: Case) -> routing.Proposal:  # type: ignore[no-unt
     if case.joint_group_id is None:
         return routing.Proposal(None, problem="no_group")
     session, team_size = uow.session, uow.config.team_size
-    people = await routing.people_text(session, uow.sealer, case)
     recent = await routing.recently_handled(session, case.unit_id, uow.now(), uow.config.rotation_months)
     load = await routing.open_workload(session)
     candidates = (await session.scalars(
@@ -72,7 +71,7 @@ async def reference(uow, case: Case) -> routing.Proposal:  # type: ignore[no-unt
     for s in candidates:
         if not (s.roles & {Role.field, Role.lead}):
             continue
-        reasons = await routing.staff_conflicts(session, s, case, people=people, recent=recent)
+        reasons = await routing.staff_conflicts(session, uow.sealer, s, case, recent=recent)
         if reasons:
             proposal.exclusions.append(routing.Exclusion(s.id, s.login, s.name, reasons))
         else:
