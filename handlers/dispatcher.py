@@ -7,13 +7,12 @@ import asyncio
 import logging
 import re
 import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, delete, literal, select, update
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy import Table, and_, bindparam, delete, insert, literal, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Actor, Context, StaffOnly
@@ -24,7 +23,7 @@ from handlers.identity import sender_key
 from handlers.router import ActionHandler, CommandSpec, Conversation, Router
 from handlers.state import StateHandle
 from handlers.uow import UnitOfWork
-from storage.db import insert_on_conflict
+from storage.db import deferred, send_deferred
 from storage.models import ChatIdentity, ChatPreference, ConversationState, InboundSeen, Staff
 
 log = logging.getLogger("lianzu.dispatcher")
@@ -54,8 +53,9 @@ def valid_button_data(data: str) -> bool:
 
 # The statements of every update, built once: a statement built per call costs more CPU in
 # construction and cache-key generation than its execution (the key is kept on the object).
-# A re-delivery inserts nothing and gets no row back.
-_FIRST_TIME = insert_on_conflict(cast(Table, InboundSeen.__table__), index=("channel", "key"), returning=("key",))
+# The de-duplication key: a plain INSERT sent with the commit (storage.db.deferred); a
+# re-delivery's fails on the primary key (``_key_taken``) and its transaction rolls back.
+_RECORD_KEY = deferred(insert(cast(Table, InboundSeen.__table__)))
 # Who is writing, their chat's language preference and conversation state: one row, each part
 # NULL where there is none.
 _ONE = select(literal(1).label("one")).subquery()
@@ -91,6 +91,11 @@ def unavailable(exc: BaseException) -> bool:
     return False
 
 
+def _key_taken(exc: BaseException) -> bool:
+    """Whether an error is the de-duplication key found taken: the update was handled before."""
+    return isinstance(exc, IntegrityError) and InboundSeen.__tablename__ in str(exc.orig)
+
+
 class ReplyNotDelivered(Exception):
     """A reply that must arrive did not; ``text`` is what to answer instead."""
 
@@ -115,9 +120,6 @@ class Dispatcher:
         self.commands: dict[str, CommandSpec] = {}
         self.actions: dict[str, ActionHandler] = {}
         self.conversations: dict[str, Conversation] = {}
-        bind = deps.sessionmaker.kw.get("bind")
-        sqlite = bind is not None and bind.dialect.name == "sqlite"
-        self._write_turn: asyncio.Lock | None = asyncio.Lock() if sqlite else None
         for r in routers or []:
             self.include(r)
 
@@ -143,8 +145,16 @@ class Dispatcher:
         before the commit, and the replies up to it are not returned. When the database cannot be
         reached, a channel that keeps the event (``retry_later``: the inbox) gets
         ``StorageUnavailable`` and tries again later; any other gets "send it again in a minute".
-        ``finish`` runs in the update's transaction (a re-delivery's too), right after the
-        de-duplication key, so what it writes commits or rolls back with the update."""
+        ``finish`` runs in the update's transaction, with its closing writes, so what it writes
+        commits or rolls back with the update (a re-delivery's rolls back: the inbox then ends
+        its post on its own, bot/inbox.py).
+
+        The de-duplication key is written after the handler ran, with the update's other writes:
+        on SQLite a transaction holds the one writer from its first write to its commit, and a
+        handler's reads and work (most steps write nothing until the conversation state) then
+        run outside it, as on PostgreSQL, where updates from different chats always ran at once.
+        A re-delivery racing the original runs the handler too, but its key is found taken, and
+        everything it did is rolled back before any reply goes out."""
         cfg = self.deps.config
         event = self._cleaned(event)
         if event.chat_type == "group":
@@ -162,18 +172,17 @@ class Dispatcher:
                 )
             ]
         try:
-            async with self._writer(), self.deps.begin() as uow:
-                first = not event.dedupe_key or await self._first_time(uow.session, event)
-                if finish is not None:
-                    await finish(uow.session)
-                if not first:
-                    # Said, so that an update taken but never answered can be told from a lost one.
-                    log.info("already handled (a re-delivery): not answered again", extra={"channel": event.channel})
-                    return []
+            async with self.deps.begin() as uow:
                 ctx = await self._context(uow, event)
                 await self._route(ctx)
                 self._remember_menu(ctx)
+                # The closing writes and the key are sent with the commit, in one hop to SQLite
+                # (storage.db.deferred): the one writer is held for that hop alone.
                 await ctx.state.save(uow.session)
+                if finish is not None:
+                    await finish(uow.session)
+                if event.dedupe_key:
+                    await self._record_key(uow.session, event)
                 replies = await self._deliver_before_commit(uow, ctx.replies, deliver)
             return replies
         except ReplyNotDelivered as exc:
@@ -182,6 +191,11 @@ class Dispatcher:
                         type(exc.__cause__).__name__, extra={"channel": event.channel})
             return [Reply(text=exc.text)]
         except Exception as exc:
+            if _key_taken(exc):
+                # Rolled back: nothing of this run stays, nothing was sent. Said, so that an
+                # update taken but never answered can be told from a lost one.
+                log.info("already handled (a re-delivery): not answered again", extra={"channel": event.channel})
+                return []
             if unavailable(exc):
                 # Nothing was stored (the transaction could not commit); no table can be read for
                 # the person's language either, so the platform's language is used.
@@ -210,6 +224,7 @@ class Dispatcher:
         if last is None or deliver is None:
             return replies
         await uow.session.flush()  # what could fail at commit fails now, before anything is shown
+        await send_deferred(uow.session)  # the de-duplication key among it: a re-delivery shows nothing
         for reply in replies[: last + 1]:
             try:
                 await asyncio.wait_for(deliver(reply), MUST_ARRIVE_SECONDS)
@@ -238,16 +253,16 @@ class Dispatcher:
         async with self.deps.sessionmaker() as s:
             return gettext_for(await self._language(s, event, None))
 
-    async def _first_time(self, session: AsyncSession, event: InboundEvent) -> bool:
-        """Records the event's key; False when it was recorded before (a platform's re-delivery).
-        One statement: no read first and no savepoint, and a concurrent worker inserting the same
-        key waits for it and then finds it (PostgreSQL) or is serialised before it (SQLite)."""
+    async def _record_key(self, session: AsyncSession, event: InboundEvent) -> None:
+        """Records the event's key, with the update's other writes. Recorded before (a platform's
+        re-delivery), the commit fails on the key and everything rolls back (``_key_taken``); a
+        concurrent worker inserting the same key waits for it and then fails so (PostgreSQL), or
+        takes its turn for the writer after it (SQLite)."""
         # Keyed hash: some platforms' keys hold the sender (WeCom events: FromUserName + CreateTime).
         key = sender_key(self.deps.config.salt, event.channel, event.dedupe_key or "", purpose="dedupe")
         # The hour only: enough to purge by, too coarse to match a message to a tip.
         seen = self.deps.clock.now().replace(minute=0, second=0, microsecond=0)
-        return (await session.execute(_FIRST_TIME, {"channel": event.channel, "key": key, "seen_at": seen})
-                ).first() is not None
+        await session.execute(_RECORD_KEY, {"channel": event.channel, "key": key, "seen_at": seen})
 
     async def _actor(self, session: AsyncSession, event: InboundEvent) -> Actor:
         ident, staff, _pref, _row = await self._load(session, event, "", "")
@@ -298,17 +313,6 @@ class Dispatcher:
             event=event, uow=uow, deps=self.deps, actor=actor, lang=lang, state=state,
             sender_key=key, dispatcher=self,
         )
-
-    @asynccontextmanager
-    async def _writer(self) -> AsyncIterator[None]:
-        """SQLite has one writer: updates handled at once take turns here, in arrival order, instead
-        of polling for the file lock (busy timeout) and failing with "database is locked" when
-        it runs out. Other databases: no turn to take."""
-        if self._write_turn is None:
-            yield
-            return
-        async with self._write_turn:
-            yield
 
     async def _route(self, ctx: Context) -> None:
         event = ctx.event
@@ -448,7 +452,7 @@ class Dispatcher:
         if not data:
             return
         key = sender_key(self.deps.config.salt, channel, external_id)
-        async with self._writer(), self.deps.begin() as uow:
+        async with self.deps.begin() as uow:
             state = await StateHandle.load(uow.session, key, self.deps.sealer, self.deps.clock.now())
             state.menu = data
             state.menu_labels = [b.label for b in reply.flat_buttons()]

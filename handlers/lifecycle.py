@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy import update
+
 from handlers.uow import UnitOfWork
 from storage.models import Case, CaseSource, CaseState, CaseTransition
 
@@ -80,6 +82,16 @@ async def record_transition(
     reason: str = "",
 ) -> CaseTransition:
     if to_state not in ALLOWED.get(case.state, ()):
+        raise IllegalTransition(case.state, to_state.value)
+    # Taken only from the state this update read: another update (another chat, another
+    # instance) that moved the case meanwhile wins, and this one is refused as an illegal step
+    # from where the case now is. The UPDATE waits for that update's commit (a row lock on
+    # PostgreSQL, the one writer on SQLite) and then finds the state changed.
+    moved = await uow.session.execute(
+        update(Case).where(Case.id == case.id, Case.state == case.state).values(state=to_state.value)
+        .execution_options(synchronize_session=False))
+    if moved.rowcount == 0:  # type: ignore[attr-defined]
+        await uow.session.refresh(case)
         raise IllegalTransition(case.state, to_state.value)
     transition = CaseTransition(case_id=case.id, from_state=case.state, to_state=to_state.value,
                                 actor_staff_id=actor_staff_id, reason=reason, at=now)

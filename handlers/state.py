@@ -16,7 +16,7 @@ from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import Sealer
-from storage.db import insert_on_conflict
+from storage.db import deferred, insert_on_conflict
 from storage.models import ConversationState
 
 # Built once (see handlers/dispatcher.py): executed with the row's values as parameters.
@@ -24,10 +24,11 @@ _TABLE = cast(Table, ConversationState.__table__)
 _COLUMNS = tuple(c.name for c in _TABLE.columns if c.name != "key")
 # Two messages from one chat at once both start from "no row": the later one wins instead of
 # failing on the primary key.
-_UPSERT = insert_on_conflict(_TABLE, index=("key",), update=_COLUMNS)
+# Written last in an update and never read back in it: sent with the commit (storage.db.deferred).
+_UPSERT = deferred(insert_on_conflict(_TABLE, index=("key",), update=_COLUMNS))
 # One UPDATE, without the ORM's change tracking and flush: the row is not read again here.
-_UPDATE = update(_TABLE).where(_TABLE.c.key == bindparam("state_key"))
-_DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("state_key"))
+_UPDATE = deferred(update(_TABLE).where(_TABLE.c.key == bindparam("state_key")))
+_DELETE = deferred(delete(_TABLE).where(_TABLE.c.key == bindparam("state_key")))
 
 
 class StateHandle:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import sqlite3
 import time
+import weakref
 from collections import deque
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +46,20 @@ def private_sqlite_file(url: str) -> None:
             os.chmod(p, 0o600)
 
 
-def _run_statement(conn: Any, operation: str, parameters: Any, many: bool) -> tuple[Any, list[Any], int, int, bool]:
-    """One statement, start to end, in the connection's own thread."""
+Deferred = list[tuple[str, Any]]
+
+
+def _run_deferred(cur: Any, deferred: Deferred) -> None:
+    for operation, parameters in deferred:
+        cur.execute(operation, parameters) if parameters is not None else cur.execute(operation)
+
+
+def _run_statement(conn: Any, deferred: Deferred, operation: str, parameters: Any,
+                   many: bool) -> tuple[Any, list[Any], int, int, bool]:
+    """The writes deferred so far, then one statement, start to end, in the connection's own thread."""
     cur = conn._conn.cursor()
     try:
+        _run_deferred(cur, deferred)
         if many:
             cur.executemany(operation, parameters)
         elif parameters is None:
@@ -59,18 +73,123 @@ def _run_statement(conn: Any, operation: str, parameters: Any, many: bool) -> tu
         cur.close()
 
 
+def _run_and_commit(conn: Any, deferred: Deferred) -> None:
+    """The writes deferred so far and the commit, in the connection's own thread."""
+    cur = conn._conn.cursor()
+    try:
+        _run_deferred(cur, deferred)
+    finally:
+        cur.close()
+    conn._conn.commit()
+
+
+# -- writes whose result nobody reads ---------------------------------------------------------
+# A statement executed with this option (``deferred(statement)``) is not sent on its own on
+# SQLite: it goes with the connection's next statement, or its commit, in the same hop to the
+# connection's thread. Every hop inside a write transaction is a turn of the event loop while the
+# one writer is held (2–3 ms under load), so a transaction's closing writes (the conversation
+# state, the end of an inbox post) cost no hop of their own. Its result is empty (no rows, an
+# unknown rowcount); an error it meets is raised by the statement or commit it went with. On
+# other databases the option does nothing.
+DEFERRED = "lianzu_deferred"
+
+
+def deferred(statement: Any) -> Any:
+    """``statement`` marked to be sent with the next one (see ``DEFERRED``): only for writes whose
+    result is not read."""
+    return statement.execution_options(**{DEFERRED: True})
+
+
+_NOTHING = text("SELECT 1")
+
+
+async def send_deferred(session: AsyncSession) -> None:
+    """Send the writes deferred so far now, not with the commit: what would fail at the commit
+    fails here (before a reply that must arrive is sent, say). Other databases: nothing to do."""
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        await session.execute(_NOTHING)
+
+
+# -- SQLite's one writer, taken in turns ---------------------------------------------------
+# SQLite lets one connection write at a time. A connection that finds the file locked polls for
+# it (busy timeout), sleeping 1, 2, 5, 10 … 100 ms between tries: under load most of a write's
+# time was spent asleep while the lock was free (an inbox INSERT waited 20 ms at the median and
+# 134 ms at p90 for statements of 1 ms), and the order was whoever woke first. So the writers of
+# one process take turns on an asyncio lock per database file instead, in arrival order, from
+# their first write to their commit or rollback; the file lock is then free whenever a turn
+# starts. Other processes on the same file (a CLI import) still meet the busy timeout.
+WRITER_WAIT_SECONDS = 10.0  # then the statement goes on and meets the busy timeout, as before
+_WRITES = re.compile(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*"
+                     r"(?:INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|SAVEPOINT|BEGIN|WITH\b.*?\b(?:INSERT|UPDATE|DELETE)|VACUUM)\b",
+                     re.IGNORECASE | re.DOTALL)
+_TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = weakref.WeakKeyDictionary()
+
+
+@lru_cache(maxsize=4096)
+def _writes(operation: str) -> bool:
+    """Whether a statement may write (or opens a transaction that will): a turn is taken first."""
+    return _WRITES.match(operation) is not None
+
+
+def _turn(path: str | None) -> asyncio.Lock | None:
+    """The lock of one database file in this event loop (``None``: a private in-memory database)."""
+    if path is None:
+        return None
+    turns = _TURNS.setdefault(asyncio.get_running_loop(), {})
+    lock = turns.get(path)
+    if lock is None:
+        lock = turns[path] = asyncio.Lock()
+    return lock
+
+
+async def _take(lock: asyncio.Lock) -> bool:
+    try:
+        async with asyncio.timeout(WRITER_WAIT_SECONDS):
+            await lock.acquire()
+        return True
+    except TimeoutError:
+        return False
+
+
+def _file_of(arg: tuple[Any, ...], kw: dict[str, Any]) -> str | None:
+    database = str(arg[0] if arg else kw.get("database", ""))
+    if database in ("", ":memory:") or "mode=memory" in database:
+        return None
+    return os.path.realpath(database.removeprefix("file:").split("?")[0]) if not kw.get("uri") else database
+
+
 class _OneHopCursor(AsyncAdapt_aiosqlite_cursor):
-    __slots__ = ()
+    __slots__ = ("deferred",)
+
+    def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
+        super().__init__(adapt_connection)
+        self.deferred = False  # set for the next execute (``DEFERRED``)
 
     def _run(self, operation: str, parameters: Any, many: bool) -> None:
         adapted = self._adapt_connection
         assert isinstance(adapted, _OneHopConnection)
+        if self.deferred and not many:
+            self.deferred = False
+            adapted.deferred.append((operation, parameters))
+            self.description, self.lastrowid, self.rowcount = None, -1, -1
+            self._rows = deque()
+            # SQLAlchemy's async connection insists that an execution awaited something; a
+            # finished future is awaited without a turn of the event loop.
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            self.await_(done)
+            return
+        pending, adapted.deferred = adapted.deferred, []
+        if adapted.turn is None and (pending or _writes(operation)):
+            adapted.take_turn()
         try:
             description, rows, lastrowid, rowcount, adapted.in_transaction = self.await_(
-                self._connection._execute(_run_statement, self._connection, operation, parameters, many))
+                self._connection._execute(_run_statement, self._connection, pending, operation, parameters, many))
         except Exception as error:
-            adapted.in_transaction = True  # not known: let the rollback run
+            adapted.in_transaction = True  # not known: let the rollback run (it ends the turn)
             adapted._handle_exception(error)
+        if not adapted.in_transaction:
+            adapted.end_turn()  # a statement that committed itself (autocommit, DDL)
         self.description, self.lastrowid, self.rowcount = description, lastrowid, rowcount
         self._rows = deque(rows)
 
@@ -87,11 +206,24 @@ class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
     no transaction open (a unit of work that only read, the pool's reset after a commit) is none.
     Each hop wakes the event loop from another thread and hands the GIL over twice."""
 
-    __slots__ = ("in_transaction",)
+    __slots__ = ("in_transaction", "path", "turn", "deferred")
 
-    def __init__(self, dbapi: Any, connection: Any) -> None:
+    def __init__(self, dbapi: Any, connection: Any, path: str | None = None) -> None:
         super().__init__(dbapi, connection)
         self.in_transaction = True  # not known until the first statement
+        self.deferred: Deferred = []  # writes to send with the next statement or the commit
+        self.path = path  # the database file: whose writer turns this connection takes
+        self.turn: asyncio.Lock | None = None  # held from the first write to commit or rollback
+
+    def take_turn(self) -> None:
+        lock = _turn(self.path)
+        if lock is not None and self.await_(_take(lock)):
+            self.turn = lock
+
+    def end_turn(self) -> None:
+        turn, self.turn = self.turn, None
+        if turn is not None:
+            turn.release()
 
     def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
         return super().cursor(server_side) if server_side else _OneHopCursor(self)
@@ -101,14 +233,45 @@ class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
         return super().execute(*args, **kw)
 
     def commit(self) -> None:
-        if self.in_transaction:
-            super().commit()
-            self.in_transaction = False
+        try:
+            if self.deferred:
+                pending, self.deferred = self.deferred, []
+                if self.turn is None:
+                    self.take_turn()
+                try:
+                    self.await_(self._connection._execute(_run_and_commit, self._connection, pending))
+                except Exception as error:
+                    self.in_transaction = True  # not known: let the rollback run (it ends the turn)
+                    self._handle_exception(error)
+                self.in_transaction = False
+            elif self.in_transaction:
+                super().commit()
+                self.in_transaction = False
+        finally:
+            if not self.in_transaction:
+                self.end_turn()
 
     def rollback(self) -> None:
-        if self.in_transaction:
-            super().rollback()
-            self.in_transaction = False
+        self.deferred = []  # never sent
+        try:
+            if self.in_transaction:
+                super().rollback()
+                self.in_transaction = False
+        finally:
+            self.end_turn()  # whatever happened, the transaction is over
+
+    def close(self) -> None:
+        self.deferred = []
+        try:
+            super().close()
+        finally:
+            self.end_turn()
+
+    def terminate(self) -> None:
+        try:
+            super().terminate()
+        finally:
+            self.end_turn()
 
 
 class _OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
@@ -121,7 +284,7 @@ class _OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
         if kw.get("async_fallback") or kw.get("async_creator_fn"):
             return super().connect(*arg, **kw)
         adapted = super().connect(*arg, **kw)
-        return _OneHopConnection(self, adapted._connection)
+        return _OneHopConnection(self, adapted._connection, _file_of(arg, kw))
 
 
 def make_engine(url: str, **kw: Any) -> AsyncEngine:
@@ -136,6 +299,14 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
         kw.setdefault("pool_size", POOL_SIZE)
         kw.setdefault("max_overflow", 0)
     engine = create_async_engine(url, **kw)
+    if engine.dialect.name == "sqlite" and isinstance(kw.get("module"), _OneHopDBAPI):
+
+        @event.listens_for(engine.sync_engine, "before_cursor_execute")
+        def _defer(_conn: Any, cursor: Any, _statement: str, _parameters: Any, context: Any, many: bool) -> None:
+            if not many and context is not None and context.execution_options.get(DEFERRED) \
+                    and isinstance(cursor, _OneHopCursor):
+                cursor.deferred = True
+
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine.sync_engine, "connect")
