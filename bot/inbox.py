@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.tasks import cancel_quietly
 from handlers.clock import Clock
 from storage.crypto import Sealer
+from storage.db import deferred
 from storage.models import InboxItem
 
 log = logging.getLogger("lianzu.inbox")
@@ -48,15 +49,16 @@ SWEEP_SECONDS = 10.0
 # clocks should agree to well within the slack. A restarted process finds its predecessor's rows
 # again once their leases ran out.
 CLAIM_LEASE = timedelta(seconds=30)
-BATCH = 100  # rows taken by one pass of the sweep (worked one at a time, in order)
+BATCH = 100  # rows taken by one pass of the sweep (worked one at a time, in order); rows stored at once
 STOP_GRACE_SECONDS = 10.0
 
-# The two statements of every post, built once (a statement built per call costs more CPU than
-# it takes to run) and run on a plain connection, without an ORM session: one INSERT … RETURNING
-# on every webhook request, one DELETE when its work is done.
+# The two statements of every post, run on a plain connection, without an ORM session: an
+# INSERT … RETURNING of the posts arrived meanwhile (one transaction for all of them, see
+# ``Inbox.accept``), one DELETE when a post's work is done (built once: a statement built per
+# call costs more CPU than it takes to run).
 _TABLE = cast(Table, InboxItem.__table__)
-_STORE = insert(_TABLE).returning(_TABLE.c.id)
-_DONE = delete(_TABLE).where(_TABLE.c.id == bindparam("item_id"))
+# Never read back: sent with the commit (storage.db.deferred).
+_DONE = deferred(delete(_TABLE).where(_TABLE.c.id == bindparam("item_id")))
 
 
 @dataclass
@@ -118,6 +120,9 @@ class Inbox:
         self._lost: set[int] = set()  # held rows whose claim another instance took over (lease ran out)
         self._failed: set[int] = set()  # rows whose work failed here, the claim maybe not released
         self._queued: set[int] = set()  # rows a sweep claimed and has not started yet
+        # Posts waiting to be stored, and the task storing them (``accept``).
+        self._arrived: list[tuple[dict[str, Any], dict[str, Any], asyncio.Future[None]]] = []
+        self._storing: asyncio.Task[None] | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
         self._keeper: asyncio.Task[None] | None = None
@@ -131,24 +136,61 @@ class Inbox:
     # -- intake -------------------------------------------------------------------------
 
     async def accept(self, payload: dict[str, Any]) -> None:
-        """Store ``payload``, then work on it in the background. Raises ``StoreFailed`` when it
-        could not be stored: answer the platform with an error so that it sends it again."""
+        """Store ``payload``, then work on it in the background; returns once it is stored (and
+        committed). Raises ``StoreFailed`` when it could not be stored: answer the platform with
+        an error so that it sends it again.
+
+        Posts that arrive while others are being stored are stored together, in one transaction
+        (group commit): a commit per post made the inbox the busiest writer of all, and SQLite
+        has one. Each caller still returns only once its own row is committed."""
         kid, blob = self.sealer.seal(json.dumps(payload, separators=(",", ":")).encode(), aad=_aad(self.channel))
         now = self.clock.now()
         minute = now.replace(second=0, microsecond=0)
         # Stored claimed by this instance: no other's sweep takes it while it is worked here.
         row = dict(channel=self.channel, key_id=kid, sealed=blob, received_at=minute, attempts=0,
                    claimed_by=self.token, claimed_until=now + self.lease)
-        try:
-            item_id = await self._one(_STORE, row)
-        except Exception as exc:
-            log.warning("%s post not stored (%s): the platform is asked to send it again",
-                        self.channel, type(exc).__name__)
-            raise StoreFailed from exc
-        self._held.add(item_id)
-        task = asyncio.create_task(self._work(item_id, payload))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._arrived.append((row, payload, stored))
+        if self._storing is None or self._storing.done():
+            self._storing = asyncio.create_task(self._store_arrived())
+        await stored
+
+    async def _store_arrived(self) -> None:
+        """Store what arrived, a batch per transaction, until nothing waits; then start each
+        stored post's work, in arrival order (even if its caller stopped waiting: it is stored)."""
+        while self._arrived:
+            batch, self._arrived = self._arrived[:BATCH], self._arrived[BATCH:]
+            try:
+                ids = await self._store([row for row, _, _ in batch])
+            except Exception as exc:
+                log.warning("%s post(s) not stored (%s): the platform is asked to send them again",
+                            self.channel, type(exc).__name__)
+                for _row, _payload, stored in batch:
+                    if not stored.done():
+                        stored.set_exception(StoreFailed())
+                        stored.exception()  # retrieved here too: a caller may have stopped waiting
+                continue
+            for item_id, (_row, payload, stored) in zip(ids, batch, strict=True):
+                self._held.add(item_id)
+                task = asyncio.create_task(self._work(item_id, payload))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+                if not stored.done():
+                    stored.set_result(None)
+
+    async def _store(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert the rows in one statement and one transaction; their ids, in the rows' order.
+        The order RETURNING gives is not promised, so each id is found by its sealed payload
+        (unique: every seal has a random nonce)."""
+        stmt = insert(_TABLE).values(rows).returning(_TABLE.c.id, _TABLE.c.sealed)
+        if self._engine is not None:
+            async with self._engine.begin() as conn:
+                got = (await conn.execute(stmt)).all()
+        else:
+            async with self.sessionmaker() as s, s.begin():
+                got = list((await s.execute(stmt)).all())
+        ids = {bytes(sealed): item_id for item_id, sealed in got}
+        return [ids[bytes(row["sealed"])] for row in rows]
 
     async def _work(self, item_id: int, payload: dict[str, Any]) -> None:
         self._held.add(item_id)

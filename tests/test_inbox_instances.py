@@ -154,3 +154,37 @@ async def test_a_row_being_worked_is_not_taken_again_by_its_own_sweep_when_the_c
     a.gate.set()
     await a.inbox.drain()
     assert a.worked == ["once"]
+
+
+async def test_posts_arriving_at_once_are_each_stored_before_their_answer_and_worked_as_themselves(
+        instances: Callable[..., Instance]) -> None:
+    """Posts stored together (one transaction for those that arrive while others are being
+    stored): each caller returns only once its own row is committed (another instance reads it),
+    and each row is worked with its own payload, once."""
+    a, reader = instances(), instances()
+    a.gate = asyncio.Event()  # the work waits: the rows must still be there when read
+    sent = [f"post {n}" for n in range(40)]
+    failing = "post 7"
+
+    async def process(payload: dict[str, Any]) -> None:
+        await a.process(payload)
+        if payload["m"] == failing:
+            raise ConnectionError("the platform is away")
+
+    a.inbox.serve(process)
+
+    async def post(m: str) -> str:
+        await a.inbox.accept({"m": m})
+        async with reader.inbox.sessionmaker() as s:  # another engine: only committed rows
+            mine = [reader.inbox.sealer.open(r.key_id, r.sealed, aad=b"inbox:wecom")
+                    for r in (await s.scalars(select(InboxItem))).all()]
+        assert any(m.encode() in body for body in mine), f"{m} answered before it was stored"
+        return m
+
+    assert sorted(await asyncio.gather(*(post(m) for m in sent))) == sorted(sent)
+    a.gate.set()
+    await a.inbox.drain()
+    assert Counter(a.worked) == Counter(sent)  # each its own payload, once
+    # The one whose work failed is the one kept for another try: ids went to their own rows.
+    left = await rows(a)
+    assert [a.inbox.sealer.open(r.key_id, r.sealed, aad=b"inbox:wecom") for r in left] == [b'{"m":"post 7"}']
